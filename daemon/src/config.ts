@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { AppError } from './errors.js';
+
+/** Node-local settings of the daemon, read from one JSON file (a conffile of the package). */
+export interface DaemonConfig {
+  /** Name of this PVE cluster; written into the ownership comment of every DNS record. */
+  clusterName: string;
+  /** Desired state and observed status (the cluster filesystem on a PVE node). */
+  stateDir: string;
+  /** Secrets: Cloudflare credentials, ACME account keys, certificate keys (root-only). */
+  secretsDir: string;
+  /** Runtime files: the API socket, HAProxy sockets. */
+  runDir: string;
+  api: {
+    /** Unix socket of the API, root-only, used by the CLI. */
+    socket: string;
+  };
+  pve: {
+    /** Base URL of the PVE API, without /api2/json. */
+    url: string;
+    /** API token id, `user@realm!name`. */
+    tokenId: string;
+    /** File holding the token secret (a UUID). */
+    tokenSecretFile: string;
+  };
+  dns: {
+    /** Resolvers (`address` or `address:port`) used to find a zone's name servers; empty = system. */
+    resolvers: string[];
+    /** Port on which the zone's authoritative name servers are asked. */
+    authoritativePort: number;
+    /** How long to wait for a TXT record to appear at every authoritative server. */
+    propagationTimeoutMs: number;
+    /** Interval between two propagation checks. */
+    propagationIntervalMs: number;
+  };
+  cloudflare: {
+    apiBaseUrl: string;
+  };
+  acme: {
+    /** Extra CA to trust for ACME directories (a private CA), or null. */
+    caFile: string | null;
+    /** Shortest and longest wait between polls of an order, challenge or authorization. */
+    pollMinMs: number;
+    pollMaxMs: number;
+  };
+  site: {
+    name: string;
+    /** Public addresses the service DNS records point at. */
+    addresses: string[];
+  };
+  proxy: {
+    binary: string;
+    configDir: string;
+    httpBind: { address: string; port: number };
+    httpsBind: { address: string; port: number };
+    /** Port written into HTTP→HTTPS redirects when the HTTPS port is not 443. */
+    httpsRedirectPort: number | null;
+  };
+  reconcile: {
+    /** Interval of the full resynchronisation pass. */
+    resyncIntervalMs: number;
+    /** Bounds of the per-object retry backoff. */
+    retryMinMs: number;
+    retryMaxMs: number;
+  };
+}
+
+export const defaultConfigPath = '/etc/pve-domains/pve-domainsd.json';
+
+type JsonObject = Record<string, unknown>;
+
+function fail(path: string, message: string): never {
+  throw new AppError('CONFIG_INVALID', `Invalid configuration: ${path} ${message}; fix it in the configuration file and restart pve-domainsd`, {
+    retryable: false,
+  });
+}
+
+function objectAt(parent: JsonObject, key: string, path: string): JsonObject {
+  const value = parent[key];
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${path}${key}`, 'must be an object');
+  return value as JsonObject;
+}
+
+function stringAt(parent: JsonObject, key: string, path: string, fallback?: string): string {
+  const value = parent[key] ?? fallback;
+  if (typeof value !== 'string' || value === '') fail(`${path}${key}`, 'must be a non-empty string');
+  return value;
+}
+
+function nullableStringAt(parent: JsonObject, key: string, path: string): string | null {
+  const value = parent[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value === '') fail(`${path}${key}`, 'must be a non-empty string or null');
+  return value;
+}
+
+function integerAt(parent: JsonObject, key: string, path: string, fallback: number, min: number, max: number): number {
+  const value = parent[key] ?? fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(`${path}${key}`, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function addressListAt(parent: JsonObject, key: string, path: string): string[] {
+  const value = parent[key] ?? [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || isIP(item) === 0)) {
+    fail(`${path}${key}`, 'must be a list of IPv4 or IPv6 addresses');
+  }
+  return value as string[];
+}
+
+function bindAt(parent: JsonObject, key: string, path: string, fallbackPort: number): { address: string; port: number } {
+  const bind = objectAt(parent, key, path);
+  const address = stringAt(bind, 'address', `${path}${key}.`, '0.0.0.0');
+  if (isIP(address) === 0) fail(`${path}${key}.address`, 'must be an IPv4 or IPv6 address');
+  return { address, port: integerAt(bind, 'port', `${path}${key}.`, fallbackPort, 1, 65535) };
+}
+
+/** Validates a parsed configuration document and fills in the defaults. */
+export function parseConfig(document: unknown): DaemonConfig {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) fail('the document', 'must be a JSON object');
+  const root = document as JsonObject;
+  const runDir = stringAt(root, 'runDir', '', '/run/pve-domains');
+  const api = objectAt(root, 'api', '');
+  const pve = objectAt(root, 'pve', '');
+  const dns = objectAt(root, 'dns', '');
+  const cloudflare = objectAt(root, 'cloudflare', '');
+  const acme = objectAt(root, 'acme', '');
+  const site = objectAt(root, 'site', '');
+  const proxy = objectAt(root, 'proxy', '');
+  const reconcile = objectAt(root, 'reconcile', '');
+  const resolvers = dns['resolvers'] ?? [];
+  if (!Array.isArray(resolvers) || resolvers.some((item) => typeof item !== 'string')) fail('dns.resolvers', 'must be a list of strings');
+  const redirectPort = proxy['httpsRedirectPort'];
+
+  const config: DaemonConfig = {
+    clusterName: stringAt(root, 'clusterName', ''),
+    stateDir: stringAt(root, 'stateDir', '', '/etc/pve/pve-domains'),
+    secretsDir: stringAt(root, 'secretsDir', '', '/etc/pve/priv/pve-domains'),
+    runDir,
+    api: { socket: stringAt(api, 'socket', 'api.', `${runDir}/api.sock`) },
+    pve: {
+      url: stringAt(pve, 'url', 'pve.', 'https://127.0.0.1:8006'),
+      tokenId: stringAt(pve, 'tokenId', 'pve.'),
+      tokenSecretFile: stringAt(pve, 'tokenSecretFile', 'pve.'),
+    },
+    dns: {
+      resolvers: resolvers as string[],
+      authoritativePort: integerAt(dns, 'authoritativePort', 'dns.', 53, 1, 65535),
+      propagationTimeoutMs: integerAt(dns, 'propagationTimeoutMs', 'dns.', 300_000, 100, 3_600_000),
+      propagationIntervalMs: integerAt(dns, 'propagationIntervalMs', 'dns.', 2_000, 10, 60_000),
+    },
+    cloudflare: { apiBaseUrl: stringAt(cloudflare, 'apiBaseUrl', 'cloudflare.', 'https://api.cloudflare.com/client/v4') },
+    acme: {
+      caFile: nullableStringAt(acme, 'caFile', 'acme.'),
+      pollMinMs: integerAt(acme, 'pollMinMs', 'acme.', 1_000, 10, 60_000),
+      pollMaxMs: integerAt(acme, 'pollMaxMs', 'acme.', 30_000, 10, 600_000),
+    },
+    site: {
+      name: stringAt(site, 'name', 'site.', 'default'),
+      addresses: addressListAt(site, 'addresses', 'site.'),
+    },
+    proxy: {
+      binary: stringAt(proxy, 'binary', 'proxy.', '/usr/sbin/haproxy'),
+      configDir: stringAt(proxy, 'configDir', 'proxy.', '/var/lib/pve-domains/haproxy'),
+      httpBind: bindAt(proxy, 'httpBind', 'proxy.', 80),
+      httpsBind: bindAt(proxy, 'httpsBind', 'proxy.', 443),
+      httpsRedirectPort: redirectPort === undefined || redirectPort === null ? null : integerAt(proxy, 'httpsRedirectPort', 'proxy.', 443, 1, 65535),
+    },
+    reconcile: {
+      resyncIntervalMs: integerAt(reconcile, 'resyncIntervalMs', 'reconcile.', 300_000, 1_000, 86_400_000),
+      retryMinMs: integerAt(reconcile, 'retryMinMs', 'reconcile.', 5_000, 10, 3_600_000),
+      retryMaxMs: integerAt(reconcile, 'retryMaxMs', 'reconcile.', 3_600_000, 10, 86_400_000),
+    },
+  };
+  if (config.site.addresses.length === 0) fail('site.addresses', 'must name at least one public address of this site');
+  return config;
+}
+
+/** Reads and validates the configuration file at `path`. */
+export function loadConfig(path: string): DaemonConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `Unable to read the configuration file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `Unable to parse the configuration file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(document);
+}

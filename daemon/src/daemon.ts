@@ -1,0 +1,115 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { AcmeIssuer } from './acme/issuer.js';
+import { buildApi, listenOnSocket } from './api/server.js';
+import type { DaemonConfig } from './config.js';
+import { CloudflareProvider, type CloudflareCredentials } from './dns/cloudflare.js';
+import type { DnsProvider } from './dns/provider.js';
+import { AppError } from './errors.js';
+import { HaproxyIngress } from './proxy/haproxy.js';
+import { PveGuestDirectory } from './pve/guests.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { CertificateFiles } from './store/certificate-files.js';
+import type { StoredDomain } from './store/model.js';
+import { SecretStore } from './store/secret-store.js';
+import { StateStore } from './store/state-store.js';
+
+export interface RunningDaemon {
+  stop(): Promise<void>;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Refuses to start when another daemon with the same run folder is alive: the state file has
+ * exactly one writer.
+ */
+async function claimPidFile(path: string): Promise<void> {
+  try {
+    const previous = Number((await readFile(path, 'utf8')).trim());
+    if (Number.isInteger(previous) && previous > 0 && previous !== process.pid && processExists(previous)) {
+      throw new AppError('CONFIG_INVALID', `Another pve-domainsd (PID ${previous}) is running with the run folder of ${path}; stop it first`);
+    }
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+  }
+  await writeFile(path, `${process.pid}\n`, { mode: 0o644 });
+}
+
+async function readCredentials(secrets: SecretStore, domain: string): Promise<CloudflareCredentials> {
+  const text = await secrets.require('cloudflare', domain);
+  try {
+    return JSON.parse(text) as CloudflareCredentials;
+  } catch (err) {
+    throw new AppError('STORE_FAILED', `The Cloudflare credentials of ${domain} are unreadable; set them again through the API`, { cause: err });
+  }
+}
+
+/** Starts every part of the daemon; the returned handle stops them in reverse order. */
+export async function startDaemon(config: DaemonConfig, logger: Logger): Promise<RunningDaemon> {
+  await mkdir(config.runDir, { recursive: true, mode: 0o755 });
+  const pidFile = join(config.runDir, 'pve-domainsd.pid');
+  await claimPidFile(pidFile);
+
+  const state = await StateStore.open(config.stateDir);
+  const secrets = new SecretStore(config.secretsDir);
+  const certificates = new CertificateFiles(config.stateDir, secrets);
+  const proxy = new HaproxyIngress({
+    binary: config.proxy.binary,
+    configDir: config.proxy.configDir,
+    runDir: join(config.runDir, 'haproxy'),
+    httpBind: config.proxy.httpBind,
+    httpsBind: config.proxy.httpsBind,
+    ...(config.proxy.httpsRedirectPort === null ? {} : { httpsRedirectPort: config.proxy.httpsRedirectPort }),
+    logger,
+  });
+  await proxy.start();
+
+  const guests = new PveGuestDirectory({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile, logger });
+  const issuer = new AcmeIssuer(
+    {
+      clusterName: config.clusterName,
+      caFile: config.acme.caFile,
+      pollMinMs: config.acme.pollMinMs,
+      pollMaxMs: config.acme.pollMaxMs,
+      propagation: {
+        resolvers: config.dns.resolvers,
+        authoritativePort: config.dns.authoritativePort,
+        timeoutMs: config.dns.propagationTimeoutMs,
+        intervalMs: config.dns.propagationIntervalMs,
+        logger,
+      },
+      logger,
+    },
+    state,
+    secrets,
+  );
+  const dnsFor = async (domain: StoredDomain): Promise<DnsProvider> =>
+    new CloudflareProvider({ apiBaseUrl: config.cloudflare.apiBaseUrl, credentials: await readCredentials(secrets, domain.name), logger });
+
+  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, logger });
+  const api = await buildApi({ state, secrets, enqueue: (fqdn) => reconciler.enqueue(fqdn), logger });
+  await rm(config.api.socket, { force: true });
+  await listenOnSocket(api, config.api.socket);
+  reconciler.start();
+  logger.info({ socket: config.api.socket, pid: process.pid }, 'pve-domainsd started');
+
+  return {
+    async stop(): Promise<void> {
+      logger.info('pve-domainsd stopping');
+      await api.close();
+      await reconciler.stop();
+      await proxy.stop();
+      await rm(pidFile, { force: true });
+      logger.info('pve-domainsd stopped');
+    },
+  };
+}

@@ -1,0 +1,280 @@
+import type { Logger } from 'pino';
+import type { AcmeIssuer } from '../acme/issuer.js';
+import type { DaemonConfig } from '../config.js';
+import type { DnsProvider } from '../dns/provider.js';
+import { AppError, errorMessage } from '../errors.js';
+import { challengeRecordName, ownershipComment } from '../names.js';
+import type { IngressProxy } from '../proxy/ingress.js';
+import type { GuestDirectory } from '../pve/guests.js';
+import type { CertificateFiles } from '../store/certificate-files.js';
+import type { Condition, StoredCertificate, StoredDomain, StoredService } from '../store/model.js';
+import type { StateStore } from '../store/state-store.js';
+import { retryDelay } from './backoff.js';
+import { setCondition } from './conditions.js';
+import { deleteOwnedRecords, ensureAddressRecords } from './dns-records.js';
+
+export interface ReconcilerDeps {
+  config: DaemonConfig;
+  state: StateStore;
+  certificates: CertificateFiles;
+  issuer: AcmeIssuer;
+  guests: GuestDirectory;
+  proxy: IngressProxy;
+  /** The DNS provider of a domain, built from its stored credentials. */
+  dnsFor(domain: StoredDomain): Promise<DnsProvider>;
+  logger: Logger;
+}
+
+/**
+ * Renewal point without renewal information from the CA: two thirds of the lifetime, which for
+ * a 90-day certificate leaves 30 days to retry.
+ */
+export function renewalDue(certificate: StoredCertificate, now = new Date()): boolean {
+  const notBefore = Date.parse(certificate.notBefore);
+  const notAfter = Date.parse(certificate.notAfter);
+  return now.getTime() >= notBefore + ((notAfter - notBefore) * 2) / 3;
+}
+
+/**
+ * The loop that makes DNS, certificates and the proxy match the stored services. It is
+ * level-triggered: each pass reads the desired state afresh and repeats only what is missing,
+ * so any pass may be interrupted and the next one completes the work. Services are handled one
+ * at a time, which keeps the rate of calls to Cloudflare and the CA low.
+ */
+export class Reconciler {
+  private readonly logger: Logger;
+  private readonly pending = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private wake: (() => void) | null = null;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.logger = deps.logger.child({ subsystem: 'reconciler' });
+  }
+
+  /** Queues every stored service and starts the work loop and the periodic resynchronisation. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.enqueueAll();
+    this.resyncTimer = setInterval(() => this.enqueueAll(), this.deps.config.reconcile.resyncIntervalMs);
+    this.resyncTimer.unref();
+    this.loop = this.run();
+    this.logger.info({ services: this.pending.size }, 'reconciler started');
+  }
+
+  /** Stops after the current step; work left is picked up by the next start. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.abort.abort();
+    if (this.resyncTimer !== null) clearInterval(this.resyncTimer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.wake?.();
+    await this.loop;
+    this.logger.info('reconciler stopped');
+  }
+
+  /** Queues one service now, cancelling a scheduled retry. */
+  enqueue(fqdn: string): void {
+    const timer = this.timers.get(fqdn);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.timers.delete(fqdn);
+    }
+    this.pending.add(fqdn);
+    this.wake?.();
+  }
+
+  private enqueueAll(): void {
+    const now = Date.now();
+    for (const service of this.deps.state.snapshot().services) {
+      const next = service.retry.nextAttemptAt === null ? 0 : Date.parse(service.retry.nextAttemptAt);
+      if (next <= now) this.enqueue(service.fqdn);
+      else this.schedule(service.fqdn, next - now);
+    }
+  }
+
+  private schedule(fqdn: string, delayMs: number): void {
+    if (!this.running) return;
+    const previous = this.timers.get(fqdn);
+    if (previous !== undefined) clearTimeout(previous);
+    const timer = setTimeout(() => {
+      this.timers.delete(fqdn);
+      this.enqueue(fqdn);
+    }, delayMs);
+    timer.unref();
+    this.timers.set(fqdn, timer);
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const next = this.pending.values().next();
+      if (next.done === true) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = null;
+        continue;
+      }
+      const fqdn = next.value;
+      this.pending.delete(fqdn);
+      await this.reconcileService(fqdn);
+    }
+  }
+
+  /** One pass over one service. Errors are recorded on the service, never thrown. */
+  async reconcileService(fqdn: string): Promise<void> {
+    const snapshot = this.deps.state.snapshot();
+    const service = snapshot.services.find((item) => item.fqdn === fqdn);
+    if (service === undefined) return;
+    const domain = snapshot.domains.find((item) => item.name === service.domain);
+    const log = this.logger.child({ service: fqdn, vmid: service.vmid });
+    const step: { current: Condition['type'] } = { current: 'guest' };
+    try {
+      if (domain === undefined) {
+        throw new AppError('DOMAIN_NOT_FOUND', `The domain ${service.domain} of service ${fqdn} is no longer registered; register it again or delete the service`, { retryable: false });
+      }
+      if (service.deleting) await this.removeService(service, domain, log, step);
+      else await this.applyService(service, domain, log, step);
+    } catch (err) {
+      await this.recordFailure(fqdn, step.current, err, log);
+    }
+  }
+
+  private async applyService(service: StoredService, domain: StoredDomain, log: Logger, step: { current: Condition['type'] }): Promise<void> {
+    const signal = this.abort.signal;
+    const { fqdn } = service;
+
+    // Guest address.
+    step.current = 'guest';
+    const guest = await this.deps.guests.resolveAddress(service.vmid, signal);
+    const target = { address: guest.address, port: service.port };
+    await this.markTrue(fqdn, 'guest', 'AddressResolved', `container ${service.vmid} on node ${guest.node} at ${guest.address}`);
+
+    // Address records.
+    step.current = 'dns';
+    const dns = await this.deps.dnsFor(domain);
+    const zone = await dns.findZone(fqdn, domain.name, signal);
+    const comment = ownershipComment(this.deps.config.clusterName, 'service', fqdn);
+    await ensureAddressRecords(dns, zone, fqdn, this.deps.config.site.addresses, comment, log, signal);
+    await this.markTrue(fqdn, 'dns', 'RecordsPresent', `${fqdn} points at ${this.deps.config.site.addresses.join(', ')} in zone ${zone.name}`);
+
+    // Certificate.
+    step.current = 'certificate';
+    const stored = this.deps.state.snapshot().certificates.find((item) => item.id === fqdn);
+    let pair = stored === undefined ? null : await this.deps.certificates.load(fqdn);
+    if (stored === undefined || pair === null || stored.directory !== domain.acmeDirectory || renewalDue(stored)) {
+      await this.markUnknown(fqdn, 'certificate', 'Ordering', `ordering a certificate for ${fqdn} from ${domain.acmeDirectory}`);
+      const issued = await this.deps.issuer.issue(domain, dns, [fqdn], signal);
+      pair = { chainPem: issued.chainPem, keyPem: issued.keyPem };
+      await this.deps.certificates.save(fqdn, pair);
+      const record: StoredCertificate = {
+        id: fqdn,
+        domain: domain.name,
+        names: issued.names,
+        serial: issued.serial,
+        notBefore: issued.notBefore.toISOString(),
+        notAfter: issued.notAfter.toISOString(),
+        issuedAt: new Date().toISOString(),
+        directory: domain.acmeDirectory,
+      };
+      await this.deps.state.update((state) => {
+        state.certificates = state.certificates.filter((item) => item.id !== fqdn);
+        state.certificates.push(record);
+      });
+    }
+    const certificate = this.deps.state.snapshot().certificates.find((item) => item.id === fqdn);
+    await this.markTrue(fqdn, 'certificate', 'Issued', `serial ${certificate?.serial ?? 'unknown'}, valid until ${certificate?.notAfter ?? 'unknown'}`);
+
+    // Route.
+    step.current = 'route';
+    await this.deps.proxy.setCertificate(fqdn, pair.chainPem, pair.keyPem, signal);
+    await this.deps.proxy.setRoute({ hostname: fqdn, target }, signal);
+    await this.deps.state.update((state) => {
+      const current = state.services.find((item) => item.fqdn === fqdn);
+      if (current === undefined) return;
+      current.observed.target = target;
+      current.retry = { failures: 0, nextAttemptAt: null, lastError: null };
+      setCondition(current.conditions, { type: 'route', status: 'true', reason: 'Routed', message: `https://${fqdn} is routed to ${target.address}:${target.port}` });
+    });
+    log.info({ target }, 'service reconciled');
+  }
+
+  private async removeService(service: StoredService, domain: StoredDomain, log: Logger, step: { current: Condition['type'] }): Promise<void> {
+    const signal = this.abort.signal;
+    const { fqdn } = service;
+
+    step.current = 'route';
+    await this.deps.proxy.removeRoute(fqdn, signal);
+    await this.deps.proxy.removeCertificate(fqdn, signal);
+
+    step.current = 'dns';
+    const dns = await this.deps.dnsFor(domain);
+    const zone = await dns.findZone(fqdn, domain.name, signal);
+    const comments = [ownershipComment(this.deps.config.clusterName, 'service', fqdn), ownershipComment(this.deps.config.clusterName, 'acme', fqdn)];
+    const deleted = await deleteOwnedRecords(dns, zone, [fqdn, challengeRecordName(fqdn)], comments, signal);
+
+    step.current = 'certificate';
+    await this.deps.certificates.remove(fqdn);
+    await this.deps.state.update((state) => {
+      state.certificates = state.certificates.filter((item) => item.id !== fqdn);
+      state.services = state.services.filter((item) => item.fqdn !== fqdn);
+    });
+    log.info({ records_deleted: deleted }, 'service removed');
+  }
+
+  private async markTrue(fqdn: string, type: Condition['type'], reason: string, message: string): Promise<void> {
+    await this.deps.state.update((state) => {
+      const current = state.services.find((item) => item.fqdn === fqdn);
+      if (current !== undefined) setCondition(current.conditions, { type, status: 'true', reason, message });
+    });
+  }
+
+  private async markUnknown(fqdn: string, type: Condition['type'], reason: string, message: string): Promise<void> {
+    await this.deps.state.update((state) => {
+      const current = state.services.find((item) => item.fqdn === fqdn);
+      if (current !== undefined) setCondition(current.conditions, { type, status: 'unknown', reason, message });
+    });
+  }
+
+  private async recordFailure(fqdn: string, type: Condition['type'], err: unknown, log: Logger): Promise<void> {
+    if (!this.running && this.abort.signal.aborted) {
+      log.info({ step: type }, 'pass interrupted by shutdown');
+      return;
+    }
+    const reason = err instanceof AppError ? pascalCase(err.code) : 'InternalError';
+    const message = errorMessage(err);
+    const retryable = !(err instanceof AppError) || err.retryable;
+    const { retryMinMs, retryMaxMs } = this.deps.config.reconcile;
+    let delay: number | null = null;
+    try {
+      await this.deps.state.update((state) => {
+        const current = state.services.find((item) => item.fqdn === fqdn);
+        if (current === undefined) return;
+        current.retry.failures += 1;
+        delay = retryable ? retryDelay(current.retry.failures, retryMinMs, retryMaxMs) : null;
+        current.retry.nextAttemptAt = delay === null ? null : new Date(Date.now() + delay).toISOString();
+        current.retry.lastError = message;
+        setCondition(current.conditions, { type, status: 'false', reason, message });
+      });
+    } catch (storeErr) {
+      log.error({ err: storeErr }, 'unable to record the failure of a pass');
+      delay = retryMinMs;
+    }
+    log.error({ err, step: type, retry_in_ms: delay }, 'service pass failed');
+    if (delay !== null) this.schedule(fqdn, delay);
+  }
+}
+
+function pascalCase(code: string): string {
+  return code
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+}

@@ -1,0 +1,239 @@
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { findFreePort } from '../ports.js';
+import { AccessStore } from './access.js';
+import { authenticate, presentedCredential, type Authentication } from './authentication.js';
+import { createContainerState, type ContainerState } from './containers.js';
+import { ApiError, BareHttpError, parameterError, permissionError } from './errors.js';
+import { validateParameters, type RawParameter } from './parameters.js';
+import { decodeJsonBody, decodeUrlEncoded, readBody } from './request.js';
+import { createRoutes, matchRoute, type HttpMethod, type PermissionSpec, type Route, type SimulatorState } from './routes/index.js';
+import { TicketAuthority } from './tickets.js';
+import type { PveSimulator, PveSimulatorOptions, RequestLogEntry, SimContainer } from './types.js';
+
+const API_BASE = '/api2';
+const KNOWN_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'DELETE'];
+const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
+
+/** Starts a PVE API simulator on a free port of a loopback address. */
+export async function startPveSimulator(options: PveSimulatorOptions = {}): Promise<PveSimulator> {
+  const host = options.host ?? '127.0.0.1';
+  const now = options.now ?? Date.now;
+  const state: SimulatorState = {
+    nodeName: options.nodeName ?? 'pve1',
+    containers: new Map<number, ContainerState>(),
+    access: new AccessStore(),
+    tickets: new TicketAuthority(now),
+    now,
+  };
+  const routes = createRoutes(now());
+  const requestLog: RequestLogEntry[] = [];
+  const delayMs = options.unauthorizedDelayMs ?? 0;
+
+  const addContainer = (container: SimContainer): void => {
+    if (state.containers.has(container.vmid)) {
+      throw new Error(`container ${container.vmid} already exists on the simulator; pick another vmid`);
+    }
+    state.containers.set(container.vmid, createContainerState(container, now()));
+  };
+  for (const container of options.containers ?? []) addContainer(container);
+
+  const server = createServer((request, response) => {
+    void serveRequest(state, routes, request, response, delayMs).then((entry) => requestLog.push(entry));
+  });
+  const port = await listen(server, host);
+
+  return {
+    url: `http://${host}:${port}`,
+    host,
+    port,
+    nodeName: state.nodeName,
+    requestLog,
+    addUser: (userid, password, privileges) => state.access.addUser(userid, password, privileges),
+    addApiToken: (userid, tokenName, secret, tokenOptions) => state.access.addApiToken(userid, tokenName, secret, tokenOptions),
+    addContainer,
+    setContainerStatus(vmid, status) {
+      const container = state.containers.get(vmid);
+      if (container === undefined) throw new Error(`cannot set status of container ${vmid}: it does not exist; call addContainer first`);
+      if (container.status !== status && status === 'running') container.startedAt = now();
+      container.status = status;
+    },
+    stop: () => closeServer(server),
+  };
+}
+
+async function listen(server: Server, host: string): Promise<number> {
+  const port = await findFreePort(host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve, reject) => server.close((err) => (err === undefined ? resolve() : reject(err))));
+}
+
+/** Handles one request and returns its log entry; the promise never rejects. */
+async function serveRequest(
+  state: SimulatorState,
+  routes: readonly Route[],
+  request: IncomingMessage,
+  response: ServerResponse,
+  unauthorizedDelayMs: number,
+): Promise<RequestLogEntry> {
+  const method = request.method ?? 'GET';
+  const url = new URL(request.url ?? '/', 'http://simulator.invalid');
+  const entry: RequestLogEntry = { method, path: url.pathname, status: 500, auth: presentedCredential(request.headers) };
+  try {
+    const path = decodePath(url.pathname);
+    if (!KNOWN_METHODS.includes(method)) throw new BareHttpError(501, `method '${method}' not available`, false);
+    if (!path.startsWith(API_BASE)) throw new BareHttpError(500, `no such file '${path}'`, true);
+
+    const uri = /^\/api2\/+([a-z][a-z0-9]+)(\/.*)?$/.exec(path);
+    if (uri === null) throw new BareHttpError(501, 'no such uri', true);
+    const format = uri[1] ?? '';
+    const relativePath = uri[2] ?? '/';
+
+    const auth: Authentication = authenticate(state, method, relativePath, request.headers);
+
+    const hasBody = Number(request.headers['content-length'] ?? '0') > 0 || request.headers['transfer-encoding'] !== undefined;
+    if (hasBody && method !== 'PUT' && method !== 'POST') {
+      throw new BareHttpError(501, `Unexpected content for method '${method}'`, true);
+    }
+    if (format !== 'json') {
+      // NOTE: pveproxy also serves the extjs, html and spiceconfig formats; the simulator serves json only.
+      throw new BareHttpError(501, `no formatter for uri ${relativePath}, ${format}`, true);
+    }
+
+    const body = await readBody(request);
+    const params = extractParameters(method, request.headers['content-type'], body, url.searchParams.toString());
+    const data = handleApiCall(state, routes, method as HttpMethod, relativePath, auth, params);
+    sendJson(response, 200, { data });
+    entry.status = 200;
+  } catch (err) {
+    entry.status = await sendError(response, err, unauthorizedDelayMs);
+  }
+  return entry;
+}
+
+/** pveproxy percent-decodes the whole path before routing, so '%2F' in a segment becomes '/'. */
+function decodePath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
+}
+
+/** Body parameters of PUT and POST (form-encoded or JSON), overridden by query parameters; `_dc` is dropped. */
+function extractParameters(method: string, contentType: string | undefined, body: string, query: string): Record<string, RawParameter> {
+  let params: Record<string, RawParameter> = {};
+  if (method === 'PUT' || method === 'POST') {
+    const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+    params = mediaType === 'application/json' ? decodeJsonBody(body) : decodeUrlEncoded(body);
+  }
+  Object.assign(params, decodeUrlEncoded(query));
+  delete params._dc;
+  return params;
+}
+
+/**
+ * Runs the steps of pve-manager `PVE/HTTPServer.pm` `rest_handler` in its order: find the method,
+ * merge URI parameters, reject tokens where not allowed, check permissions, resolve the node,
+ * then validate parameters and run the handler.
+ */
+function handleApiCall(
+  state: SimulatorState,
+  routes: readonly Route[],
+  method: HttpMethod,
+  relativePath: string,
+  auth: Authentication,
+  params: Record<string, RawParameter>,
+): unknown {
+  const match = matchRoute(routes, method, relativePath);
+  if (match === undefined) throw new ApiError(501, `Method '${method} ${relativePath}' not implemented`);
+  const { route, uriParameters } = match;
+
+  const merged: Record<string, RawParameter> = { ...uriParameters };
+  for (const [name, value] of Object.entries(params)) {
+    const fromUri = uriParameters[name];
+    if (fromUri !== undefined && fromUri !== value) {
+      throw parameterError({ [name]: 'duplicate parameter (already defined in URI) with conflicting values!' });
+    }
+    merged[name] = value;
+  }
+
+  if (auth.kind === 'token' && !route.allowToken) {
+    // PVE wraps this text, newline included, into "Permission check failed (...)".
+    throw permissionError(`URI '${relativePath}' not available with API token, need proper ticket.\n`);
+  }
+  checkPermissions(state, route.permissions, auth.authid, uriParameters);
+
+  if (route.proxyToNode && uriParameters.node !== state.nodeName) {
+    throw new ApiError(500, `no such cluster node '${uriParameters.node ?? ''}'\n`);
+  }
+
+  const validated = validateParameters(route.parameters, merged);
+  if (!validated.ok) throw parameterError(validated.errors);
+  return route.handle({ params: validated.values, authid: auth.authid, state });
+}
+
+/** `check_api2_permissions` of pve-access-control `RPCEnvironment.pm`, for the `perm` checks the routes use. */
+function checkPermissions(state: SimulatorState, spec: PermissionSpec, authid: string, uriParameters: Record<string, string>): void {
+  if (authid === '' && 'user' in spec && spec.user === 'world') return;
+  if (authid === '') throw permissionError('user != null');
+  if (authid === 'root@pam') return;
+  if ('user' in spec) {
+    if (spec.user === 'all') return;
+    throw permissionError();
+  }
+  const [, pathTemplate, privileges, any] = spec.check;
+  const path = pathTemplate.replace(/\{([^}]+)\}/g, (_, name: string) => uriParameters[name] ?? '');
+  const granted = state.access.permissions(authid, path);
+  if (any === 'any') {
+    if (!privileges.some((privilege) => granted.has(privilege))) throw permissionError(`${path}, ${privileges.join('|')}`);
+    return;
+  }
+  const missing = privileges.find((privilege) => !granted.has(privilege));
+  if (missing !== undefined) throw permissionError(`${path}, ${missing}`);
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, reason?: string): void {
+  const payload = JSON.stringify(body);
+  response.writeHead(status, reason ?? STATUS_CODES[status] ?? '', {
+    'Content-Type': JSON_CONTENT_TYPE,
+    'Content-Length': Buffer.byteLength(payload),
+  });
+  response.end(payload);
+}
+
+/** Sends an error as pveproxy would and returns the status sent. */
+async function sendError(response: ServerResponse, err: unknown, unauthorizedDelayMs: number): Promise<number> {
+  const status = err instanceof ApiError || err instanceof BareHttpError ? err.status : 500;
+  const message = err instanceof Error ? err.message : String(err);
+  if (status === 401 && unauthorizedDelayMs > 0) {
+    await new Promise((resolve) => setTimeout(resolve, unauthorizedDelayMs));
+  }
+  const reason = (message.split('\n')[0] ?? '').replace(/[^\t\x20-\x7e]/g, '?');
+  if (response.headersSent) {
+    response.destroy();
+    return status;
+  }
+  if (err instanceof BareHttpError) {
+    const body = err.sendBody ? message : '';
+    response.writeHead(status, reason, { 'Content-Length': Buffer.byteLength(body) });
+    response.end(body);
+    return status;
+  }
+  const envelope: Record<string, unknown> = { data: null, message };
+  if (err instanceof ApiError && err.errors !== undefined) envelope.errors = err.errors;
+  sendJson(response, status, envelope, reason);
+  return status;
+}

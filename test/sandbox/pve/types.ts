@@ -1,0 +1,70 @@
+/** A container the simulator reports on its node, and whose stand-in HTTP server may run. */
+export interface SimContainer {
+  vmid: number;
+  hostname: string;
+  /** A 127.0.0.x loopback address; it becomes `ip=<address>/8` on net0 and eth0's address. */
+  address: string;
+  /** Port where the container's stand-in HTTP server listens. */
+  port: number;
+  /** Defaults to 'running'. */
+  status?: 'running' | 'stopped';
+  tags?: string[];
+}
+
+export interface PveSimulatorOptions {
+  /** Loopback address to bind; defaults to 127.0.0.1. */
+  host?: string;
+  /** Name of the single cluster node; defaults to 'pve1'. */
+  nodeName?: string;
+  containers?: SimContainer[];
+  /**
+   * Delay before a 401 response is sent. pveproxy delays every unauthorized response by 3 s, but
+   * the simulator defaults to 0 so tests stay fast.
+   */
+  unauthorizedDelayMs?: number;
+  /** Clock in milliseconds since the epoch; tests replace it to age tickets. Defaults to Date.now. */
+  now?: () => number;
+}
+
+/** ACL path (such as '/', '/vms', '/vms/101') mapped to the privilege names granted there. */
+export type PrivilegeMap = Record<string, string[]>;
+
+export interface ApiTokenOptions {
+  /** Privilege separation: when true (the PVE default) the token gets only its own ACLs, limited by the user's. */
+  privsep?: boolean;
+  privileges?: PrivilegeMap;
+}
+
+export type AuthKind = 'ticket' | 'token' | 'none';
+
+export interface RequestLogEntry {
+  method: string;
+  /** Request path without the query string, such as '/api2/json/nodes'. */
+  path: string;
+  status: number;
+  /** The credential the request carried, whether or not it was valid. */
+  auth: AuthKind;
+}
+
+export interface PveSimulator {
+  /** Base URL such as http://127.0.0.1:PORT; the API is under /api2/json. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly nodeName: string;
+  /**
+   * Adds or replaces a user with a password and ACLs. Every ACL propagates, and the entry on the
+   * most specific path wins, as in PVE. 'root@pam' has every privilege regardless of its ACLs.
+   */
+  addUser(userid: string, password: string, privileges: PrivilegeMap): void;
+  /**
+   * Adds an API token; `secret` must be a lowercase UUID. Returns 'user@realm!name'. When the
+   * user does not exist yet, it is created with a random password and `options.privileges` as its
+   * ACLs, so the token gets those privileges with or without privilege separation.
+   */
+  addApiToken(userid: string, tokenName: string, secret: string, options?: ApiTokenOptions): string;
+  addContainer(container: SimContainer): void;
+  setContainerStatus(vmid: number, status: 'running' | 'stopped'): void;
+  readonly requestLog: ReadonlyArray<RequestLogEntry>;
+  stop(): Promise<void>;
+}
