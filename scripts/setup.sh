@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the demo and the tests need on a Debian machine with Node.js 20:
-# the Debian packages haproxy, pebble and openssl (when missing) and the npm packages.
+# Installs what the demo and the tests need on a Debian machine with Node.js 20: the Debian
+# packages listed in scripts/debian-packages (when missing) and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(haproxy pebble openssl)
+mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' scripts/debian-packages)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
