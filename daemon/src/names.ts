@@ -50,15 +50,15 @@ export function isWithin(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
 
-/** The TXT record name for a DNS-01 challenge of `identifier` (RFC 8555 section 8.4). */
+/** Returns the TXT record name for a DNS-01 challenge of `identifier` (RFC 8555 section 8.4). */
 export function challengeRecordName(identifier: string): string {
   const base = identifier.startsWith('*.') ? identifier.slice(2) : identifier;
   return `_acme-challenge.${base}`;
 }
 
 /**
- * The text stored in the comment of every DNS record this product creates. Cloudflare's Free
- * plan allows 100 characters per comment, so a long host name is replaced by a hash of it.
+ * Builds the comment stored on every DNS record this product creates. Cloudflare's Free plan
+ * allows 100 characters per comment, so a long host name is replaced by a hash of it.
  */
 export function ownershipComment(clusterName: string, purpose: 'service' | 'acme', hostname: string): string {
   const full = `pve-domains cluster=${clusterName} ${purpose}=${hostname}`;
@@ -67,7 +67,7 @@ export function ownershipComment(clusterName: string, purpose: 'service' | 'acme
   return `pve-domains cluster=${clusterName.slice(0, 32)} ${purpose}=sha256:${digest}`;
 }
 
-/** A file-system-safe key for a canonical host name; wildcards become `_wildcard.`. */
+/** Builds a file-system-safe key from a canonical host name. A wildcard label becomes `_wildcard`. */
 export function fileKey(hostname: string): string {
   const key = hostname.startsWith('*.') ? `_wildcard.${hostname.slice(2)}` : hostname;
   if (!/^[a-z0-9_][a-z0-9_.-]*$/.test(key) || key.includes('..')) {

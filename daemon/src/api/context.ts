@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { SecretStore } from '../store/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
 
-/** What the route plugins need from the daemon. */
+/** Services of the daemon that the route plugins use. */
 export interface ApiContext {
   state: StateStore;
   secrets: SecretStore;

@@ -17,8 +17,8 @@ export function parseSubdomain(parameter: string, input: string): string {
 }
 
 /**
- * An ACME directory URL. RFC 8555 section 6.1 requires HTTPS for every ACME request, so plain
- * HTTP is refused.
+ * Parses an ACME directory URL. RFC 8555 section 6.1 requires HTTPS for every ACME request, so
+ * plain HTTP is rejected.
  */
 export function parseDirectoryUrl(parameter: string, input: string): string {
   let url: URL;
@@ -32,7 +32,7 @@ export function parseDirectoryUrl(parameter: string, input: string): string {
   return url.toString();
 }
 
-/** A contact address for the ACME account. */
+/** Parses the contact address of an ACME account. */
 export function parseEmail(parameter: string, input: string): string {
   const trimmed = input.trim();
   const at = trimmed.lastIndexOf('@');
@@ -45,9 +45,9 @@ export function parseEmail(parameter: string, input: string): string {
 }
 
 /**
- * A Cloudflare API token, trimmed. Tokens are 40 characters of letters, digits, `-` and `_`,
- * or carry a `cfut_`/`cfat_` prefix (Cloudflare token formats, 2026); a global API key (37 to 45
- * hex characters, or `cfk_`) pasted here is named as such.
+ * Parses and trims a Cloudflare API token. Tokens are 40 characters of letters, digits, `-` and
+ * `_`, or carry a `cfut_`/`cfat_` prefix (Cloudflare token formats, 2026). A global API key (37 to
+ * 45 hex characters, or `cfk_`) pasted here is rejected with a message that says so.
  */
 export function parseCloudflareToken(parameter: string, input: string): string {
   const token = input.trim();

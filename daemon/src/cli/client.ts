@@ -25,12 +25,12 @@ export async function callApi(socket: string, method: string, path: string, payl
           try {
             resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as ApiAnswer['body'] });
           } catch {
-            reject(new Error(`the daemon answered HTTP ${res.statusCode ?? 0} with a body that is not JSON: ${text.slice(0, 200)}`));
+            reject(new Error(`the daemon returned HTTP ${res.statusCode ?? 0} with a response that is not JSON: ${text.slice(0, 200)}`));
           }
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error('the daemon did not answer within 30 s')));
+    req.on('timeout', () => req.destroy(new Error('the daemon did not respond within 30 s')));
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();

@@ -61,6 +61,7 @@ export async function runCli(argv: string[], out: (text: string) => void, err: (
     }
     throw error;
   }
+
   const socket = resolveSocket(command);
   const method = methods[command.verb];
   const withBody = method === 'POST' || method === 'PUT';
@@ -72,6 +73,7 @@ export async function runCli(argv: string[], out: (text: string) => void, err: (
     err(`pve-domains: unable to reach pve-domainsd at ${socket}: ${(error as Error).message}; check that the daemon runs (systemctl status pve-domainsd) and that you are root`);
     return 1;
   }
+
   if (answer.status >= 400) {
     err(`pve-domains: ${answer.body.message ?? `HTTP ${answer.status}`}`);
     for (const [name, message] of Object.entries(answer.body.errors ?? {})) err(`  ${name}: ${message}`);
