@@ -15,6 +15,19 @@ export interface DaemonConfig {
   api: {
     /** Unix socket of the API, root-only, used by the CLI. */
     socket: string;
+    /** HTTPS listener for the PVE web UI and automation, or null to serve the unix socket only. */
+    listen: { address: string; port: number } | null;
+    /** Certificate chain and key of the HTTPS listener; null takes the files pveproxy serves. */
+    tlsCertFile: string | null;
+    tlsKeyFile: string | null;
+    /** Browser origins, besides `https://<host>:8006`, that may call the API with credentials. */
+    corsOrigins: string[];
+    /** PVE's `pve-www.key`, from which PVE derives the secret of its CSRF tokens. */
+    csrfKeyFile: string;
+    /** CA that signs pveproxy's certificate, for the privilege lookups; null trusts the system CAs. */
+    pveCaFile: string | null;
+    /** How long the privileges of a ticket or token are reused before pveproxy is asked again. */
+    permissionsCacheMs: number;
   };
   pve: {
     /** Base URL of the PVE API, without /api2/json. */
@@ -43,6 +56,19 @@ export interface DaemonConfig {
     /** Shortest and longest wait between polls of an order, challenge or authorization. */
     pollMinMs: number;
     pollMaxMs: number;
+  };
+  certificates: {
+    /** Interval of the renewal pass over every stored certificate. */
+    renewalCheckIntervalMs: number;
+    /** Bounds of the per-certificate backoff after a failed order. */
+    backoffMinMs: number;
+    backoffMaxMs: number;
+    /** Failures at one CA before the next fallback issuer of the domain is tried. */
+    failuresBeforeFallback: number;
+    /** sendmail binary used for expiry warnings to root and the ACME email. */
+    sendmailPath: string;
+    /** Ask the CA to validate after the propagation timeout when every missing server was unreachable. */
+    validateWhenDnsUnreachable: boolean;
   };
   site: {
     name: string;
@@ -104,6 +130,18 @@ function integerAt(parent: JsonObject, key: string, path: string, fallback: numb
   return value;
 }
 
+function booleanAt(parent: JsonObject, key: string, path: string, fallback: boolean): boolean {
+  const value = parent[key] ?? fallback;
+  if (typeof value !== 'boolean') fail(`${path}${key}`, 'must be true or false');
+  return value;
+}
+
+function stringListAt(parent: JsonObject, key: string, path: string): string[] {
+  const value = parent[key] ?? [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) fail(`${path}${key}`, 'must be a list of non-empty strings');
+  return value as string[];
+}
+
 function addressListAt(parent: JsonObject, key: string, path: string): string[] {
   const value = parent[key] ?? [];
   if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || isIP(item) === 0)) {
@@ -129,6 +167,7 @@ export function parseConfig(document: unknown): DaemonConfig {
   const dns = objectAt(root, 'dns', '');
   const cloudflare = objectAt(root, 'cloudflare', '');
   const acme = objectAt(root, 'acme', '');
+  const certificates = objectAt(root, 'certificates', '');
   const site = objectAt(root, 'site', '');
   const proxy = objectAt(root, 'proxy', '');
   const reconcile = objectAt(root, 'reconcile', '');
@@ -141,7 +180,16 @@ export function parseConfig(document: unknown): DaemonConfig {
     stateDir: stringAt(root, 'stateDir', '', '/etc/pve/pve-domains'),
     secretsDir: stringAt(root, 'secretsDir', '', '/etc/pve/priv/pve-domains'),
     runDir,
-    api: { socket: stringAt(api, 'socket', 'api.', `${runDir}/api.sock`) },
+    api: {
+      socket: stringAt(api, 'socket', 'api.', `${runDir}/api.sock`),
+      listen: api['listen'] === null ? null : bindAt(api, 'listen', 'api.', 8016),
+      tlsCertFile: nullableStringAt(api, 'tlsCertFile', 'api.'),
+      tlsKeyFile: nullableStringAt(api, 'tlsKeyFile', 'api.'),
+      corsOrigins: stringListAt(api, 'corsOrigins', 'api.'),
+      csrfKeyFile: stringAt(api, 'csrfKeyFile', 'api.', '/etc/pve/pve-www.key'),
+      pveCaFile: api['pveCaFile'] === null ? null : stringAt(api, 'pveCaFile', 'api.', '/etc/pve/pve-root-ca.pem'),
+      permissionsCacheMs: integerAt(api, 'permissionsCacheMs', 'api.', 15_000, 0, 300_000),
+    },
     pve: {
       url: stringAt(pve, 'url', 'pve.', 'https://127.0.0.1:8006'),
       tokenId: stringAt(pve, 'tokenId', 'pve.'),
@@ -158,6 +206,14 @@ export function parseConfig(document: unknown): DaemonConfig {
       caFile: nullableStringAt(acme, 'caFile', 'acme.'),
       pollMinMs: integerAt(acme, 'pollMinMs', 'acme.', 1_000, 10, 60_000),
       pollMaxMs: integerAt(acme, 'pollMaxMs', 'acme.', 30_000, 10, 600_000),
+    },
+    certificates: {
+      renewalCheckIntervalMs: integerAt(certificates, 'renewalCheckIntervalMs', 'certificates.', 3_600_000, 100, 86_400_000),
+      backoffMinMs: integerAt(certificates, 'backoffMinMs', 'certificates.', 60_000, 10, 86_400_000),
+      backoffMaxMs: integerAt(certificates, 'backoffMaxMs', 'certificates.', 86_400_000, 10, 604_800_000),
+      failuresBeforeFallback: integerAt(certificates, 'failuresBeforeFallback', 'certificates.', 3, 1, 100),
+      sendmailPath: stringAt(certificates, 'sendmailPath', 'certificates.', '/usr/sbin/sendmail'),
+      validateWhenDnsUnreachable: booleanAt(certificates, 'validateWhenDnsUnreachable', 'certificates.', true),
     },
     site: {
       name: stringAt(site, 'name', 'site.', 'default'),

@@ -2,13 +2,17 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AcmeIssuer } from './acme/issuer.js';
-import { buildApi, listenOnSocket } from './api/server.js';
+import { buildApi, listenOnSocket, listenOnTcp, type TcpListener } from './api/server.js';
+import { AuditLog } from './auth/audit-log.js';
+import { createRemoteAccess, loadListenerCertificate } from './auth/setup.js';
 import type { DaemonConfig } from './config.js';
 import { CloudflareProvider, type CloudflareCredentials } from './dns/cloudflare.js';
 import type { DnsProvider } from './dns/provider.js';
 import { AppError } from './errors.js';
 import { HaproxyIngress } from './proxy/haproxy.js';
 import { PveGuestDirectory } from './pve/guests.js';
+import { CertificateManager } from './reconcile/certificate-manager.js';
+import { GuestWatch } from './reconcile/guest-watch.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { CertificateFiles } from './store/certificate-files.js';
 import type { StoredDomain } from './store/model.js';
@@ -85,6 +89,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
         authoritativePort: config.dns.authoritativePort,
         timeoutMs: config.dns.propagationTimeoutMs,
         intervalMs: config.dns.propagationIntervalMs,
+        validateWhenUnreachable: config.certificates.validateWhenDnsUnreachable,
         logger,
       },
       logger,
@@ -95,18 +100,35 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   const dnsFor = async (domain: StoredDomain): Promise<DnsProvider> =>
     new CloudflareProvider({ apiBaseUrl: config.cloudflare.apiBaseUrl, credentials: await readCredentials(secrets, domain.name), logger });
 
-  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, logger });
-  const api = await buildApi({ state, secrets, enqueue: (fqdn) => reconciler.enqueue(fqdn), logger });
+  const certificateManager = new CertificateManager({ config, state, files: certificates, issuer, proxy, dnsFor, logger });
+  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, certificateManager, logger });
+  // TCP requests need a PVE ticket or API token; without a TCP listener no PVE key is read.
+  const remote = config.api.listen === null ? undefined : await createRemoteAccess(config);
+  const audit = new AuditLog(join(config.stateDir, 'audit.log'));
+  // routeStatus is an optional addition read by the service routes (LiveRouteSource in api/services.ts).
+  const apiContext = { state, secrets, enqueue: (fqdn: string) => reconciler.enqueue(fqdn), renewCertificate: (id: string) => certificateManager.renewNow(id), routeStatus: () => proxy.routeStatus(), logger };
+  const api = await buildApi(apiContext, { remote, audit });
   await rm(config.api.socket, { force: true });
   await listenOnSocket(api, config.api.socket);
+  let tcp: TcpListener | null = null;
+  if (config.api.listen !== null) {
+    tcp = await listenOnTcp(api, { ...config.api.listen, ...(await loadListenerCertificate(config)) });
+    logger.info({ address: tcp.address, port: tcp.port }, 'API listening on HTTPS');
+  }
   reconciler.start();
+  certificateManager.start();
+  const guestWatch = new GuestWatch({ guests, state, refresh: (fqdn) => reconciler.refreshRoute(fqdn), logger });
+  guestWatch.start();
   logger.info({ socket: config.api.socket, pid: process.pid }, 'pve-domainsd started');
 
   return {
     async stop(): Promise<void> {
       logger.info('pve-domainsd stopping');
+      await tcp?.close();
       await api.close();
+      await guestWatch.stop();
       await reconciler.stop();
+      await certificateManager.stop();
       await proxy.stop();
       await rm(pidFile, { force: true });
       logger.info('pve-domainsd stopped');

@@ -22,7 +22,8 @@ const redactedPaths = [
 export function createLogger(level: string = process.env['PVE_DOMAINS_LOG_LEVEL'] ?? 'info'): Logger {
   return pino({
     level,
-    base: { service: 'pve-domainsd' },
+    // pino's `name` field; `service` is left free for the service a log line is about.
+    name: 'pve-domainsd',
     redact: { paths: redactedPaths, censor: '[redacted]' },
   });
 }

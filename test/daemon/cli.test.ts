@@ -44,3 +44,9 @@ describe('renderData', () => {
     assert.equal(renderData({ a: 1 }, 'json'), '{"a":1}');
   });
 });
+
+describe('parseArguments values', () => {
+  it('rejects an option as value', () => {
+    assert.throws(() => parseArguments(['create', '/services', '--subdomain', '--domain', 'example.com']), /--subdomain needs a value/);
+  });
+});

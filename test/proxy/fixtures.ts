@@ -20,7 +20,7 @@ import {
 } from '@peculiar/x509';
 import { pino, type Logger } from 'pino';
 
-import { HaproxyIngress, type HaproxyDependencies } from '../../daemon/src/proxy/haproxy.js';
+import { HaproxyIngress, type HaproxyDependencies, type HaproxySettings } from '../../daemon/src/proxy/haproxy.js';
 import { findFreePort } from '../sandbox/ports.js';
 
 /** Shared helpers for the proxy tests: a test CA, loopback HTTP targets, HTTP(S) clients, process checks. */
@@ -166,6 +166,10 @@ export interface HttpsOptions {
   path?: string;
   /** CA to trust; when omitted the certificate is not verified. */
   ca?: string;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+  /** Source address of the connection (a 127.0.0.x address). */
+  localAddress?: string;
 }
 
 export function httpsGet(options: HttpsOptions): Promise<Response> {
@@ -176,7 +180,8 @@ export function httpsGet(options: HttpsOptions): Promise<Response> {
         port: options.port,
         path: options.path ?? '/',
         servername: options.hostname,
-        headers: { host: options.hostname },
+        headers: { host: options.hostname, ...options.headers },
+        localAddress: options.localAddress,
         ca: options.ca,
         rejectUnauthorized: options.ca !== undefined,
         agent: false,
@@ -272,7 +277,7 @@ export interface IngressFixture {
 }
 
 /** Creates an ingress on fresh directories and free ports; call cleanup() at the end of the test. */
-export async function createIngressFixture(dependencies: HaproxyDependencies = {}): Promise<IngressFixture> {
+export async function createIngressFixture(dependencies: HaproxyDependencies = {}, settings: Partial<HaproxySettings> = {}): Promise<IngressFixture> {
   const base = await mkdtemp(join(tmpdir(), 'pxy-'));
   const configDir = join(base, 'etc');
   const runDir = join(base, 'run');
@@ -293,6 +298,7 @@ export async function createIngressFixture(dependencies: HaproxyDependencies = {
         httpsRedirectPort: httpsPort,
         logger,
         stopGraceMs: 3000,
+        ...settings,
       },
       deps,
     );

@@ -7,17 +7,18 @@ import { describe, it } from 'node:test';
 
 import {
   formatBindAddress,
-  formatMapValue,
+  mapValues,
   parseCrtList,
-  parseHostsMap,
-  parseMapValue,
   renderCrtList,
   renderHaproxyConfig,
-  renderHostsMap,
+  renderMaps,
+  renderNetworkList,
   type HaproxyConfigOptions,
 } from '../../daemon/src/proxy/haproxy-config.js';
 import { createFallbackCertificate } from '../../daemon/src/proxy/fallback-certificate.js';
 import { buildProxyPaths } from '../../daemon/src/proxy/paths.js';
+import { normaliseRouteOptions, type RouteOptions } from '../../daemon/src/proxy/route-options.js';
+import { emptyRouteTable, parseRouteTable, renderRouteTable, type RouteRecord, type RouteTable } from '../../daemon/src/proxy/route-table.js';
 
 function options(overrides: Partial<HaproxyConfigOptions> = {}): HaproxyConfigOptions {
   return {
@@ -32,39 +33,100 @@ function lines(config: string): string[] {
   return config.split('\n').map((line) => line.trim());
 }
 
+function render(overrides: Partial<HaproxyConfigOptions> = {}, table: RouteTable = emptyRouteTable()): string {
+  return renderHaproxyConfig(options(overrides), table).text;
+}
+
+function record(hostname: string, slot: number, routeOptions: Partial<RouteOptions> = {}): RouteRecord {
+  return { hostname, slot, targets: [{ address: '192.0.2.1', port: 80 }], maintenance: false, options: normaliseRouteOptions(routeOptions) };
+}
+
+/** Option values with every character that could end a line, open a comment, quote or escape. */
+const hostileOptions: Partial<RouteOptions> = {
+  requestHeaders: [
+    { name: 'X-Test', value: 'a"b\\c$d#e\'f %[src] ${HOME} ;x' },
+    { name: "X-Odd!#$%&'*+.^_`|~", value: 'v' },
+  ],
+  responseHeaders: [{ name: 'X-Resp', value: '" # \\' }],
+  healthCheck: { path: "/health?a='1'&b=$x;c", intervalSeconds: 2 },
+  basicAuth: [{ user: 'admin', passwordHash: '$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1' }],
+  allowedNetworks: ['192.0.2.0/24', '2001:db8::/32'],
+  backendProtocol: 'https',
+  balance: 'leastconn',
+};
+
 describe('renderHaproxyConfig', () => {
   it('opens the admin socket', () => {
-    const config = lines(renderHaproxyConfig(options()));
+    const config = lines(render());
     assert.ok(config.includes('stats socket /run/pxy/admin.sock mode 600 level admin expose-fd listeners'));
   });
 
   it('binds tls with the crt-list', () => {
-    const config = lines(renderHaproxyConfig(options()));
+    const config = lines(render());
     assert.ok(config.includes('bind 0.0.0.0:443 ssl crt-list /etc/pxy/crt-list alpn h2,http/1.1'));
     assert.ok(config.includes('bind 0.0.0.0:80'));
   });
 
-  it('routes through the host map', () => {
-    const config = lines(renderHaproxyConfig(options()));
+  it('routes through the host map to a backend', () => {
+    const config = lines(render());
     assert.ok(config.includes('http-request set-var(txn.host) req.hdr(host),field(1,:),lower'));
-    assert.ok(config.includes('http-request set-var(txn.upstream) var(txn.host),map(/etc/pxy/hosts.map)'));
-    assert.ok(config.includes('http-request set-dst var(txn.upstream),field(2,:,0)'));
-    assert.ok(config.includes('http-request set-dst-port var(txn.upstream),field(1,:)'));
-    assert.ok(config.includes('server route 0.0.0.0:0'));
+    assert.ok(config.includes('http-request set-var(txn.backend) var(txn.host),map(/etc/pxy/hosts.map)'));
+    assert.ok(config.includes('use_backend %[var(txn.backend)] if { var(txn.backend) -m found }'));
+  });
+
+  it('declares free slots ahead', () => {
+    const config = lines(render());
+    assert.ok(config.includes('backend be_slot_0'));
+    assert.ok(config.includes('backend be_slot_31'));
+    assert.ok(!config.includes('backend be_slot_32'));
+  });
+
+  it('writes servers of a route', () => {
+    const table: RouteTable = { version: 1, slotCount: 2, routes: [{ ...record('a.test', 1), targets: [{ address: '192.0.2.1', port: 80 }, { address: '2001:db8::1', port: 8080 }] }] };
+    const config = lines(render({}, table));
+    assert.ok(config.includes('server s0 192.0.2.1:80'));
+    assert.ok(config.includes('server s1 2001:db8::1:8080'));
+    assert.ok(config.includes('# a.test'));
+  });
+
+  it('disables servers in maintenance', () => {
+    const table: RouteTable = { version: 1, slotCount: 1, routes: [{ ...record('a.test', 0), maintenance: true }] };
+    assert.ok(lines(render({}, table)).includes('server s0 192.0.2.1:80 disabled'));
+  });
+
+  it('keeps the structure of a default route', () => {
+    const free = renderHaproxyConfig(options(), { version: 1, slotCount: 1, routes: [] });
+    const used = renderHaproxyConfig(options(), { version: 1, slotCount: 1, routes: [record('a.test', 0)] });
+    assert.equal(used.slotStructures[0], free.slotStructures[0]);
+  });
+
+  it('changes the structure for auth', () => {
+    const free = renderHaproxyConfig(options(), { version: 1, slotCount: 1, routes: [] });
+    const used = renderHaproxyConfig(options(), { version: 1, slotCount: 1, routes: [record('a.test', 0, hostileOptions)] });
+    assert.notEqual(used.slotStructures[0], free.slotStructures[0]);
+  });
+
+  it('quotes header names and values', () => {
+    const config = render({}, { version: 1, slotCount: 1, routes: [record('a.test', 0, hostileOptions)] });
+    assert.ok(config.includes('http-request set-header "X-Test" "a\\"b\\\\c\\$d#e\'f %%[src] \\${HOME} ;x"'));
+    assert.ok(config.includes('http-response set-header "X-Resp" "\\" # \\\\"'));
+  });
+
+  it('writes verified tls servers', () => {
+    const config = lines(render({}, { version: 1, slotCount: 1, routes: [record('a.test', 0, { backendProtocol: 'https' })] }));
+    assert.ok(config.includes('server s0 192.0.2.1:80 ssl verify required ca-file @system-ca'));
   });
 
   it('redirects to 443 without a port', () => {
-    const config = renderHaproxyConfig(options());
-    assert.match(config, /location https:\/\/%\[var\(txn\.host\)\]%\[pathq\] if/);
+    assert.match(render(), /location https:\/\/%\[var\(txn\.host\)\]%\[pathq\] if/);
   });
 
   it('redirects to a custom port', () => {
-    const config = renderHaproxyConfig(options({ httpsRedirectPort: 18443 }));
-    assert.match(config, /location https:\/\/%\[var\(txn\.host\)\]:18443%\[pathq\] if/);
+    assert.match(render({ httpsRedirectPort: 18443 }), /location https:\/\/%\[var\(txn\.host\)\]:18443%\[pathq\] if/);
   });
 
   it('answers unknown hosts with 404', () => {
-    const config = lines(renderHaproxyConfig(options()));
+    const config = lines(render());
     assert.ok(config.includes('default_backend be_not_found'));
     assert.ok(config.includes('http-request return status 404 content-type text/plain string "Not found"'));
   });
@@ -74,20 +136,26 @@ describe('renderHaproxyConfig', () => {
   });
 
   it('rejects unsafe binds', () => {
-    assert.throws(() => renderHaproxyConfig(options({ httpBind: { address: '0.0.0.0 ssl', port: 80 } })), /invalid bind address/);
-    assert.throws(() => renderHaproxyConfig(options({ httpsBind: { address: '0.0.0.0', port: 0 } })), /invalid bind port/);
-    assert.throws(() => renderHaproxyConfig(options({ httpsRedirectPort: 70000 })), /invalid httpsRedirectPort/);
+    assert.throws(() => render({ httpBind: { address: '0.0.0.0 ssl', port: 80 } }), /invalid bind address/);
+    assert.throws(() => render({ httpsBind: { address: '0.0.0.0', port: 0 } }), /invalid bind port/);
+    assert.throws(() => render({ httpsRedirectPort: 70000 }), /invalid httpsRedirectPort/);
   });
 
-  it('passes haproxy -c', async () => {
+  it('passes haproxy -c with every option', async () => {
     const base = await mkdtemp(join(tmpdir(), 'pxy-cfg-'));
     try {
       const paths = buildProxyPaths(join(base, 'etc'), join(base, 'run'));
       await mkdir(paths.configDir);
+      const table: RouteTable = {
+        version: 1,
+        slotCount: 3,
+        routes: [record('a.test', 0, hostileOptions), record('b.test', 2, { hsts: { maxAgeSeconds: 600, includeSubDomains: true }, httpsRedirect: false, tunnelTimeoutSeconds: 30, cloudflareProxied: true })],
+      };
       await writeFile(paths.fallbackCertificate, await createFallbackCertificate());
       await writeFile(paths.crtListFile, renderCrtList([paths.fallbackCertificate]));
-      await writeFile(paths.mapFile, renderHostsMap([{ hostname: 'a.test', target: { address: '192.0.2.1', port: 80 } }]));
-      await writeFile(paths.configFile, renderHaproxyConfig({ ...options(), paths, httpsRedirectPort: 8443 }));
+      await writeFile(paths.trustedProxiesFile, renderNetworkList(['173.245.48.0/20']));
+      for (const [path, content] of renderMaps(paths, table)) await writeFile(path, content);
+      await writeFile(paths.configFile, renderHaproxyConfig({ ...options(), paths, httpsRedirectPort: 8443 }, table).text);
 
       const result = spawnSync('/usr/sbin/haproxy', ['-c', '-f', paths.configFile], { encoding: 'utf8' });
       assert.equal(result.status, 0, result.stdout + result.stderr);
@@ -98,41 +166,52 @@ describe('renderHaproxyConfig', () => {
   });
 });
 
-describe('host map', () => {
-  it('puts the port first', () => {
-    assert.equal(formatMapValue({ address: '192.0.2.10', port: 8080 }), '8080:192.0.2.10');
-    assert.equal(formatMapValue({ address: '2001:db8::1', port: 80 }), '80:2001:db8::1');
+describe('route maps', () => {
+  it('maps host to backend', () => {
+    const maps = renderMaps(options().paths, { version: 1, slotCount: 4, routes: [record('a.test', 3)] });
+    assert.match(maps.get('/etc/pxy/hosts.map') ?? '', /^a\.test be_slot_3$/m);
   });
 
-  it('parses values back', () => {
-    assert.deepEqual(parseMapValue('80:2001:db8::1'), { address: '2001:db8::1', port: 80 });
-    assert.deepEqual(parseMapValue('8080:192.0.2.10'), { address: '192.0.2.10', port: 8080 });
-    assert.equal(parseMapValue('192.0.2.10:8080'), undefined);
-    assert.equal(parseMapValue('99999:192.0.2.10'), undefined);
-    assert.equal(parseMapValue('80:'), undefined);
+  it('encodes options without spaces', () => {
+    const values = mapValues(record('a.test', 0, { hsts: { maxAgeSeconds: 600, includeSubDomains: true }, httpsRedirect: false, tunnelTimeoutSeconds: 30 }));
+    assert.equal(values.hsts, '600:1');
+    assert.equal(values.plainHttp, '1');
+    assert.equal(values.tunnel, '30000');
+    assert.equal(values.cloudflare, undefined);
   });
 
-  it('round-trips sorted routes', () => {
-    const routes = [
-      { hostname: 'b.example.com', target: { address: '192.0.2.2', port: 80 } },
-      { hostname: 'a.example.com', target: { address: '2001:db8::5', port: 3000 } },
-    ];
-    const text = renderHostsMap(routes);
-    assert.match(text, /^a\.example\.com 3000:2001:db8::5$/m);
-    const parsed = parseHostsMap(text);
-    assert.deepEqual(parsed.routes, [routes[1], routes[0]]);
-    assert.deepEqual(parsed.invalidLines, []);
+  it('leaves defaults out', () => {
+    const values = mapValues(record('a.test', 0));
+    assert.equal(values.hsts, undefined);
+    assert.equal(values.plainHttp, undefined);
+    assert.equal(values.tunnel, undefined);
+  });
+});
+
+describe('route table', () => {
+  it('round-trips', () => {
+    const table: RouteTable = { version: 1, slotCount: 4, routes: [record('b.test', 1), record('a.test', 0, { balance: 'source' })] };
+    const parsed = parseRouteTable(renderRouteTable(table));
+    assert.deepEqual(parsed.invalid, []);
+    assert.deepEqual(parsed.table.routes.map((route) => route.hostname), ['a.test', 'b.test']);
+    assert.equal(parsed.table.routes[0]?.options.balance, 'source');
   });
 
-  it('reports invalid lines', () => {
-    const parsed = parseHostsMap('# comment\nok.example.com 80:192.0.2.1\nBAD 80:192.0.2.1\nx.example.com\nok.example.com 81:192.0.2.1\n');
-    assert.deepEqual(parsed.routes, [{ hostname: 'ok.example.com', target: { address: '192.0.2.1', port: 80 } }]);
-    assert.deepEqual(parsed.invalidLines, [3, 4]);
-  });
-
-  it('rejects invalid routes', () => {
-    assert.throws(() => renderHostsMap([{ hostname: 'a b', target: { address: '192.0.2.1', port: 80 } }]), /invalid host name/);
-    assert.throws(() => renderHostsMap([{ hostname: 'a.test', target: { address: '192.0.2.1;', port: 80 } }]), /invalid target address/);
+  it('drops invalid entries', () => {
+    const text = JSON.stringify({
+      version: 1,
+      slotCount: 4,
+      routes: [
+        { ...record('ok.test', 0) },
+        { ...record('ok.test', 1) },
+        { ...record('bad host', 2) },
+        { ...record('slot.test', 9) },
+        { ...record('hdr.test', 3), options: { requestHeaders: [{ name: 'X', value: 'a\nb' }] } },
+      ],
+    });
+    const parsed = parseRouteTable(text);
+    assert.deepEqual(parsed.table.routes.map((route) => route.hostname), ['ok.test']);
+    assert.equal(parsed.invalid.length, 4);
   });
 });
 

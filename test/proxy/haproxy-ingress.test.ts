@@ -73,7 +73,7 @@ describe('HaproxyIngress', () => {
       t.diagnostic(`certificate add: ${elapsed(startedAt).toFixed(1)} ms`);
 
       startedAt = process.hrtime.bigint();
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
       t.diagnostic(`route add: ${elapsed(startedAt).toFixed(1)} ms`);
 
       const response = await httpsGet({ port: fixture.httpsPort, hostname: 'app.test', ca: ca.pem });
@@ -88,7 +88,7 @@ describe('HaproxyIngress', () => {
   it('redirects http to https', async (t) => {
     await withIngress(t, async (fixture) => {
       await fixture.start();
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
 
       const known = await httpGet(fixture.httpPort, `APP.test:${fixture.httpPort}`, '/some/path?a=1&b=2');
       assert.equal(known.status, 301);
@@ -103,7 +103,7 @@ describe('HaproxyIngress', () => {
   it('answers unknown hosts with a bare 404', async (t) => {
     await withIngress(t, async (fixture) => {
       await fixture.start();
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
 
       const response = await httpsGet({ port: fixture.httpsPort, hostname: 'unknown.test' });
       assert.equal(response.status, 404);
@@ -122,8 +122,8 @@ describe('HaproxyIngress', () => {
       await fixture.start();
       const certificate = await issueCertificate(ca, ['blue.test', 'green.test']);
       await fixture.ingress.setCertificate('blue.test', certificate.chainPem, certificate.keyPem);
-      await fixture.ingress.setRoute({ hostname: 'blue.test', target: { address: blue.address, port: blue.port } });
-      await fixture.ingress.setRoute({ hostname: 'green.test', target: { address: green.address, port: green.port } });
+      await fixture.ingress.setRoute({ hostname: 'blue.test', targets: [{ address: blue.address, port: blue.port }] });
+      await fixture.ingress.setRoute({ hostname: 'green.test', targets: [{ address: green.address, port: green.port }] });
 
       const first = await httpsGet({ port: fixture.httpsPort, hostname: 'blue.test', ca: ca.pem });
       const second = await httpsGet({ port: fixture.httpsPort, hostname: 'green.test', ca: ca.pem });
@@ -135,13 +135,13 @@ describe('HaproxyIngress', () => {
   it('changes and removes a route', async (t) => {
     await withIngress(t, async (fixture) => {
       await fixture.start();
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: green.address, port: green.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: green.address, port: green.port }] });
       const moved = await httpsGet({ port: fixture.httpsPort, hostname: 'app.test' });
       assert.equal(moved.body, 'green target');
-      assert.deepEqual(await fixture.ingress.listRoutes(), [
-        { hostname: 'app.test', target: { address: green.address, port: green.port } },
-      ]);
+      const routes = await fixture.ingress.listRoutes();
+      assert.deepEqual(routes.map((route) => route.hostname), ['app.test']);
+      assert.deepEqual(routes[0]?.targets, [{ address: green.address, port: green.port }]);
 
       await fixture.ingress.removeRoute('app.test');
       const removed = await httpsGet({ port: fixture.httpsPort, hostname: 'app.test' });
@@ -158,7 +158,7 @@ describe('HaproxyIngress', () => {
       const worker = fixture.ingress.workerPids[0];
       const first = await issueCertificate(ca, ['app.test']);
       const second = await issueCertificate(ca, ['app.test']);
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
       await fixture.ingress.setCertificate('app.test', first.chainPem, first.keyPem);
       const before = await httpsGet({ port: fixture.httpsPort, hostname: 'app.test', ca: ca.pem });
 
@@ -180,7 +180,7 @@ describe('HaproxyIngress', () => {
     await withIngress(t, async (fixture) => {
       await fixture.start();
       const certificate = await issueCertificate(ca, ['app.test']);
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
       await fixture.ingress.setCertificate('app.test', certificate.chainPem, certificate.keyPem);
       assert.deepEqual(await fixture.ingress.listCertificates(), ['app.test']);
 
@@ -198,7 +198,7 @@ describe('HaproxyIngress', () => {
       await fixture.start();
       const certificate = await issueCertificate(ca, ['*.wild.test']);
       await fixture.ingress.setCertificate('*.wild.test', certificate.chainPem, certificate.keyPem);
-      await fixture.ingress.setRoute({ hostname: 'a.wild.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'a.wild.test', targets: [{ address: blue.address, port: blue.port }] });
 
       const response = await httpsGet({ port: fixture.httpsPort, hostname: 'a.wild.test', ca: ca.pem });
       assert.equal(response.serial, certificate.serial);
@@ -212,7 +212,7 @@ describe('HaproxyIngress', () => {
       await fixture.start();
       const certificate = await issueCertificate(ca, ['app.test']);
       await fixture.ingress.setCertificate('app.test', certificate.chainPem, certificate.keyPem);
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: green.address, port: green.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: green.address, port: green.port }] });
       const firstPid = fixture.ingress.pid;
       await fixture.ingress.stop();
       assert.equal(fixture.ingress.pid, undefined);
@@ -234,7 +234,7 @@ describe('HaproxyIngress', () => {
     await withIngress(t, async (fixture) => {
       const certificate = await issueCertificate(ca, ['app.test']);
       await fixture.ingress.setCertificate('app.test', certificate.chainPem, certificate.keyPem);
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
       await fixture.start();
 
       const response = await httpsGet({ port: fixture.httpsPort, hostname: 'app.test', ca: ca.pem });
@@ -251,7 +251,7 @@ describe('HaproxyIngress', () => {
       process.kill(master, 'SIGKILL');
       await waitUntil(() => fixture.ingress.pid === undefined);
 
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
       assert.ok(fixture.records.some((record) => record.msg === 'haproxy exited unexpectedly'));
       assert.ok(fixture.records.some((record) => record.msg === 'change stored; proxy not running'));
 
@@ -280,7 +280,7 @@ describe('HaproxyIngress', () => {
       await fixture.start();
       const good = await issueCertificate(ca, ['app.test']);
       await fixture.ingress.setCertificate('app.test', good.chainPem, good.keyPem);
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
       const crtListBefore = await readFile(join(fixture.configDir, 'crt-list'), 'utf8');
       const worker = fixture.ingress.workerPids[0];
 
@@ -313,7 +313,7 @@ describe('HaproxyIngress', () => {
         failing.failPattern = /^(set|add) map /;
 
         const startedAt = process.hrtime.bigint();
-        await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+        await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
         t.diagnostic(`route add through the reload fallback: ${elapsed(startedAt).toFixed(1)} ms`);
         fixture.rememberPids();
 
@@ -339,7 +339,7 @@ describe('HaproxyIngress', () => {
           if (command.startsWith('set map ')) controller.abort(new Error('caller gave up'));
         };
 
-        const route = { hostname: 'app.test', target: { address: blue.address, port: blue.port } };
+        const route = { hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] };
         await assert.rejects(fixture.ingress.setRoute(route, controller.signal), /caller gave up/);
         assert.deepEqual(await fixture.ingress.listRoutes(), []);
 
@@ -355,7 +355,7 @@ describe('HaproxyIngress', () => {
   it('keeps running when a reload check fails', async (t) => {
     await withIngress(t, async (fixture) => {
       await fixture.start();
-      await fixture.ingress.setRoute({ hostname: 'app.test', target: { address: blue.address, port: blue.port } });
+      await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
       const worker = fixture.ingress.workerPids[0];
       const crtList = join(fixture.configDir, 'crt-list');
       const original = await readFile(crtList, 'utf8');
@@ -381,7 +381,7 @@ describe('HaproxyIngress', () => {
       const hostnames = Array.from({ length: 20 }, (_, index) => `host${index}.test`);
       const startedAt = process.hrtime.bigint();
       await Promise.all(
-        hostnames.map((hostname) => fixture.ingress.setRoute({ hostname, target: { address: blue.address, port: blue.port } })),
+        hostnames.map((hostname) => fixture.ingress.setRoute({ hostname, targets: [{ address: blue.address, port: blue.port }] })),
       );
       t.diagnostic(`20 concurrent route adds: ${elapsed(startedAt).toFixed(1)} ms`);
 
@@ -444,7 +444,7 @@ describe('HaproxyIngress input checks', () => {
 
         for (const name of badNames) {
           const target = { address: '127.0.0.1', port: blue.port };
-          await assert.rejects(fixture.ingress.setRoute({ hostname: name, target }), /invalid host name/, JSON.stringify(name));
+          await assert.rejects(fixture.ingress.setRoute({ hostname: name, targets: [target] }), /invalid host name/, JSON.stringify(name));
           await assert.rejects(fixture.ingress.removeRoute(name), /invalid host name/, JSON.stringify(name));
           await assert.rejects(
             fixture.ingress.setCertificate(name, certificate.chainPem, certificate.keyPem),
@@ -453,14 +453,14 @@ describe('HaproxyIngress input checks', () => {
           );
           await assert.rejects(fixture.ingress.removeCertificate(name), /invalid certificate id/, JSON.stringify(name));
           await assert.rejects(
-            fixture.ingress.setRoute({ hostname: 'ok.test', target: { address: name, port: 80 } }),
+            fixture.ingress.setRoute({ hostname: 'ok.test', targets: [{ address: name, port: 80 }] }),
             /invalid target address/,
             JSON.stringify(name),
           );
         }
         for (const port of [0, 65536, 1.5, Number.NaN]) {
           await assert.rejects(
-            fixture.ingress.setRoute({ hostname: 'ok.test', target: { address: '127.0.0.1', port } }),
+            fixture.ingress.setRoute({ hostname: 'ok.test', targets: [{ address: '127.0.0.1', port }] }),
             /invalid target port/,
           );
         }

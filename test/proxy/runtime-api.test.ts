@@ -31,9 +31,9 @@ describe('RuntimeApiClient on haproxy', () => {
   });
 
   it('shows map entries', async () => {
-    await fixture.ingress.setRoute({ hostname: 'error.test', target: { address: '127.0.0.1', port: 8080 } });
+    await fixture.ingress.setRoute({ hostname: 'error.test', targets: [{ address: '127.0.0.1', port: 8080 }] });
     const output = await client.execute({ command: `show map ${mapFile}` });
-    assert.match(output, /^0x[0-9a-f]+ error\.test 8080:127\.0\.0\.1$/m);
+    assert.match(output, /^0x[0-9a-f]+ error\.test be_slot_0$/m);
   });
 
   it('throws on an unknown command', async () => {

@@ -10,12 +10,17 @@ export interface PebbleOptions {
   /** The DNS server Pebble resolves DNS-01 records through, `address:port`. */
   dnsServer: string;
   binary?: string;
+  /** Lifetime of issued certificates in seconds; Pebble's default is 5 years. */
+  validitySeconds?: number;
 }
 
 export interface RunningPebble {
   directoryUrl: string;
   /** CA file that makes Pebble's own HTTPS listener trusted. */
   listenerCaFile: string;
+  /** Certificate and key of Pebble's own HTTPS listener (valid for 127.0.0.1). */
+  listenerCertFile: string;
+  listenerKeyFile: string;
   /** Pebble's issuing root, regenerated at every start. */
   rootFile: string;
   /** Number of newOrder requests Pebble has logged so far. */
@@ -54,6 +59,7 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
         tlsPort,
         ocspResponderURL: '',
         externalAccountBindingRequired: false,
+        ...(options.validitySeconds === undefined ? {} : { certificateValidityPeriod: options.validitySeconds }),
       },
     }),
   );
@@ -82,6 +88,8 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
   return {
     directoryUrl,
     listenerCaFile: listener.caFile,
+    listenerCertFile: listener.certFile,
+    listenerKeyFile: listener.keyFile,
     rootFile,
     async countOrders(): Promise<number> {
       const log = await readFile(logFile, 'utf8');

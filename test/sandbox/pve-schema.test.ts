@@ -176,42 +176,42 @@ describe('simulator responses against the PVE 9.1 schema', { skip }, () => {
   }
 });
 
-describe('schema checker', () => {
+describe('schema checker', { skip }, () => {
   const interfaces = schema.get('/nodes/{node}/lxc/{vmid}/interfaces')?.GET?.returns;
   const config = schema.get('/nodes/{node}/lxc/{vmid}/config')?.GET?.returns;
 
   test('reports missing required property', () => {
-    assert.ok(interfaces);
+    assert.ok(interfaces, 'the schema has no return shape for lxc interfaces');
     const result = checkValue(interfaces, [{ name: 'eth0', hwaddr: 'bc:24:11:00:00:01', 'ip-addresses': [] }]);
     assert.deepEqual(result.errors, ['$[0].hardware-address: required property is missing']);
   });
 
   test('reports wrong type', () => {
-    assert.ok(config);
+    assert.ok(config, 'the schema has no return shape for lxc config');
     const result = checkValue(config, { digest: 'abc', memory: '512' });
     assert.deepEqual(result.errors, ['$.memory: expected integer, got string "512"']);
   });
 
   test('reports enum violation', () => {
-    assert.ok(config);
+    assert.ok(config, 'the schema has no return shape for lxc config');
     const result = checkValue(config, { digest: 'abc', ostype: 'windows' });
     assert.equal(result.errors.length, 1);
   });
 
   test('reports unknown key in net[n]', () => {
-    assert.ok(config);
+    assert.ok(config, 'the schema has no return shape for lxc config');
     const result = checkValue(config, { digest: 'abc', net0: 'name=eth0,colour=blue' });
     assert.deepEqual(result.errors, ["$.net0: unknown key 'colour' in property string"]);
   });
 
   test('reports missing key in net[n]', () => {
-    assert.ok(config);
+    assert.ok(config, 'the schema has no return shape for lxc config');
     const result = checkValue(config, { digest: 'abc', net1: 'bridge=vmbr0' });
     assert.deepEqual(result.errors, ["$.net1: property string lacks the required key 'name'"]);
   });
 
   test('accepts valid container config', () => {
-    assert.ok(config);
+    assert.ok(config, 'the schema has no return shape for lxc config');
     const result = checkValue(config, {
       digest: 'abc',
       net0: 'name=eth0,bridge=vmbr0,firewall=1,hwaddr=BC:24:11:12:34:56,ip=127.0.0.5/8,type=veth',

@@ -8,16 +8,24 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCloudflareSimulator, type CloudflareSimulator } from './cloudflare/index.js';
+import { startAcmeFront, type AcmeFront } from './acme-front/index.js';
 import { startPebble, type RunningPebble } from './pebble.js';
 import { findFreePort } from './ports.js';
 import { startProcess, waitFor, type SandboxProcess } from './processes.js';
 import { startContainerServers, startPveSimulator, type PveSimulator, type SimContainer } from './pve/index.js';
+import { makeListenerCertificate } from './tls.js';
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface SandboxOptions {
   /** Keep the sandbox folder after stop (the demo keeps it for inspection). */
   keepDir?: boolean;
+  /** Lifetime of the certificates Pebble issues, in seconds. */
+  pebbleValiditySeconds?: number;
+  /** Put the fault-injecting ACME front (with renewalInfo) between the daemon and Pebble. */
+  acmeFront?: boolean;
+  /** Changes the daemon's configuration document before it is written. */
+  configure?: (config: Record<string, unknown>) => void;
 }
 
 export interface HttpsAnswer {
@@ -37,6 +45,10 @@ export interface Sandbox {
   readonly cloudflare: CloudflareSimulator;
   readonly pve: PveSimulator;
   readonly pebble: RunningPebble;
+  /** The ACME front, when started with `acmeFront`. */
+  readonly acmeFront: AcmeFront | null;
+  /** Directory URL the domains should use: the front's when present, else Pebble's. */
+  readonly acmeDirectoryUrl: string;
   readonly containers: SimContainer[];
   readonly zone: string;
   readonly cloudflareToken: string;
@@ -44,6 +56,10 @@ export interface Sandbox {
   readonly httpPort: number;
   readonly configFile: string;
   readonly socket: string;
+  /** HTTPS base URL of the daemon's TCP API (PVE tickets and API tokens), without /api2/json. */
+  readonly apiUrl: string;
+  /** CA that signs the certificate of `apiUrl`. */
+  readonly apiCaFile: string;
   /** Starts the daemon as a child process and waits until its API answers. */
   startDaemon(): Promise<void>;
   /** Stops the daemon with SIGTERM (or SIGKILL) and waits for its exit. */
@@ -104,8 +120,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // Pebble resolves DNS-01 records at the simulator's DNS server.
     const pebbleDir = join(dir, 'pebble');
     await mkdir(pebbleDir);
-    const pebble = await startPebble({ dir: pebbleDir, dnsServer: `${cloudflare.dnsAddress}:${cloudflare.dnsPort}` });
+    const pebble = await startPebble({
+      dir: pebbleDir,
+      dnsServer: `${cloudflare.dnsAddress}:${cloudflare.dnsPort}`,
+      ...(options.pebbleValiditySeconds === undefined ? {} : { validitySeconds: options.pebbleValiditySeconds }),
+    });
     stoppers.push(() => pebble.stop());
+    let acmeFront: AcmeFront | null = null;
+    if (options.acmeFront === true) {
+      const front = await startAcmeFront({ pebbleDirectoryUrl: pebble.directoryUrl, certFile: pebble.listenerCertFile, keyFile: pebble.listenerKeyFile, caFile: pebble.listenerCaFile });
+      stoppers.push(() => front.stop());
+      acmeFront = front;
+    }
 
     // The daemon's configuration.
     const httpsPort = await findFreePort();
@@ -113,16 +139,25 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const tokenSecretFile = join(dir, 'pve-token-secret');
     await writeFile(tokenSecretFile, `${tokenSecret}\n`, { mode: 0o600 });
     const socket = join(dir, 'run', 'api.sock');
+    // The TCP API verifies the simulator's CSRF tokens with the www key, as a daemon on a node reads /etc/pve/pve-www.key.
+    const apiPort = await findFreePort();
+    const apiCertificate = await makeListenerCertificate(dir, 'daemon-api');
+    const csrfKeyFile = join(dir, 'pve-www.key');
+    await writeFile(csrfKeyFile, pve.wwwKey, { mode: 0o600 });
     const configFile = join(dir, 'pve-domainsd.json');
-    await writeFile(
-      configFile,
-      JSON.stringify(
-        {
+    const daemonConfig: Record<string, unknown> = {
           clusterName: 'sandbox',
           stateDir: join(dir, 'state'),
           secretsDir: join(dir, 'secrets'),
           runDir: join(dir, 'run'),
-          api: { socket },
+          api: {
+            socket,
+            listen: { address: '127.0.0.1', port: apiPort },
+            tlsCertFile: apiCertificate.certFile,
+            tlsKeyFile: apiCertificate.keyFile,
+            csrfKeyFile,
+            pveCaFile: null,
+          },
           pve: { url: pve.url, tokenId, tokenSecretFile },
           dns: { resolvers: [`${cloudflare.dnsAddress}:${cloudflare.dnsPort}`], authoritativePort: cloudflare.dnsPort, propagationTimeoutMs: 20_000, propagationIntervalMs: 100 },
           cloudflare: { apiBaseUrl: cloudflare.apiBaseUrl },
@@ -136,11 +171,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             httpsRedirectPort: httpsPort,
           },
           reconcile: { resyncIntervalMs: 60_000, retryMinMs: 500, retryMaxMs: 10_000 },
-        },
-        null,
-        2,
-      ),
-    );
+    };
+    options.configure?.(daemonConfig);
+    await writeFile(configFile, JSON.stringify(daemonConfig, null, 2));
 
     const rootPem = await readFile(pebble.rootFile, 'utf8');
     let daemon: SandboxProcess | null = null;
@@ -173,6 +206,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       cloudflare,
       pve,
       pebble,
+      acmeFront,
+      acmeDirectoryUrl: acmeFront?.directoryUrl ?? pebble.directoryUrl,
       containers,
       zone,
       cloudflareToken,
@@ -180,6 +215,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       httpPort,
       configFile,
       socket,
+      apiUrl: `https://127.0.0.1:${apiPort}`,
+      apiCaFile: apiCertificate.caFile,
       async startDaemon(): Promise<void> {
         if (daemon !== null) throw new Error('the sandbox daemon is already running');
         daemon = startProcess('pve-domainsd', process.execPath, ['--import', 'tsx', join(repositoryRoot, 'daemon/src/bin/pve-domainsd.ts'), '--config', configFile], join(dir, 'daemon.log'), {

@@ -6,12 +6,15 @@ import acme from 'acme-client';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import { challengeRecordName, ownershipComment } from '../names.js';
-import type { DnsProvider, DnsZone } from '../dns/provider.js';
+import type { DnsProvider } from '../dns/provider.js';
 import { waitForTxtRecord, type PropagationSettings } from '../dns/propagation.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
-import type { StoredDomain } from '../store/model.js';
+import type { KeyType, PendingOrder } from '../store/model.js';
 import { verifyIssuedCertificate, type CertificateFacts } from './certificate-check.js';
+import { challengeTarget, publishChallenge, removeChallenges, removeOrphanChallenges, type PublishedChallenge } from './challenge-records.js';
+import { createCertificateKey } from './key-types.js';
+import { installProblemCapture, translateCaError, withCaExchange, type CaExchange } from './problem.js';
 
 export interface AcmeSettings {
   clusterName: string;
@@ -28,44 +31,59 @@ export interface IssuedCertificate extends CertificateFacts {
   keyPem: string;
 }
 
+/** One order as the certificate manager asks for it. */
+export interface OrderRequest {
+  certificateId: string;
+  /** Registered domain (Cloudflare zone) of every name. */
+  registeredDomain: string;
+  directory: string;
+  email: string;
+  names: string[];
+  keyType: KeyType;
+  /** ARI identifier of the certificate being replaced, or null. */
+  replaces: string | null;
+  /** The unfinished order of an earlier run, resumed when it matches. */
+  resume: PendingOrder | null;
+  /** Persists a new order before any challenge is published, so that a restart resumes it. */
+  onOrderCreated(order: PendingOrder): Promise<void>;
+}
+
 /** Settings acme-client reads from its shared axios instance; not part of its typings. */
 interface AcmeAxiosSettings {
   retryMaxAttempts: number;
   retryDefaultDelay: number;
 }
 
-/** Time allowed for removing the challenge records after an order, success or not. */
-const cleanupTimeoutMs = 30_000;
-/** TTL of challenge TXT records, the lowest Cloudflare accepts on every plan (60 s). */
-const challengeTtl = 60;
+type AcmeOrder = Awaited<ReturnType<acme.Client['createOrder']>>;
+
+/** Upper bound of status polls of an order in `processing`. */
+const maxProcessingPolls = 60;
+/** Longest Retry-After honoured within one pass; a longer one ends the pass and resumes later. */
+const maxInlineRetryAfterMs = 10 * 60_000;
 
 function accountSecretName(directory: string, email: string): string {
   return createHash('sha256').update(`${directory}\n${email}`).digest('hex').slice(0, 32);
 }
 
-/**
- * acme-client reports a TLS failure or a refused connection as "TypeError: Cannot read
- * properties of undefined (reading 'config')" after its retries (acme-client 5.4.0).
- */
-function translateAcmeError(err: unknown, directory: string, action: string): AppError {
-  if (err instanceof AppError) return err;
-  if (err instanceof TypeError && /reading 'config'/.test(err.message)) {
-    return new AppError('CA_UNREACHABLE', `Unable to ${action}: the ACME directory ${directory} is unreachable or its TLS certificate is not trusted; check the URL and the node's network`, { cause: err });
-  }
-  return new AppError('ACME_FAILED', `Unable to ${action} at ${directory}: ${(err as Error).message}`, { cause: err });
-}
-
-interface PublishedChallenge {
-  zone: DnsZone;
-  recordId: string;
-  recordName: string;
-  value: string;
-  challenge: Parameters<acme.Client['completeChallenge']>[0];
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      },
+      { once: true },
+    );
+  });
 }
 
 /** Obtains certificates from an RFC 8555 CA with the DNS-01 challenge. */
 export class AcmeIssuer {
   private readonly logger: Logger;
+  /** Comments of the challenge records of orders running in this process. */
+  private readonly runningComments = new Set<string>();
 
   constructor(
     private readonly settings: AcmeSettings,
@@ -78,29 +96,133 @@ export class AcmeIssuer {
       const ca = [...rootCertificates, readFileSync(settings.caFile, 'utf8')];
       acme.axios.defaults.httpsAgent = new HttpsAgent({ ca });
     }
+    // acme-client's own HTTP retries would re-send a signed request with a used nonce and sleep
+    // through any Retry-After inside one call; the certificate manager schedules retries instead.
     const axiosSettings = (acme.axios.defaults as unknown as { acmeSettings: AcmeAxiosSettings }).acmeSettings;
-    axiosSettings.retryMaxAttempts = 2;
-    axiosSettings.retryDefaultDelay = 2;
+    axiosSettings.retryMaxAttempts = 0;
+    axiosSettings.retryDefaultDelay = 1;
+    installProblemCapture();
   }
 
-  /** Issues one certificate for `names` (all within `domain`), verified before it is returned. */
-  async issue(domain: StoredDomain, dns: DnsProvider, names: string[], signal?: AbortSignal): Promise<IssuedCertificate> {
-    const directory = domain.acmeDirectory;
-    const client = await this.accountClient(domain);
-    const log = this.logger.child({ domain: domain.name, names });
+  /** The challenge comment of one identifier, as written on its TXT record. */
+  challengeComment(identifier: string): string {
+    return ownershipComment(this.settings.clusterName, 'acme', identifier);
+  }
 
-    // Order and authorizations.
-    let order;
+  /** True while an order in this process uses a challenge record with `comment`. */
+  isChallengeRunning(comment: string): boolean {
+    return this.runningComments.has(comment);
+  }
+
+  /**
+   * Issues one certificate for `request.names`, verified before it is returned. An unfinished
+   * order in `request.resume` is continued instead of creating a new one.
+   */
+  async issue(request: OrderRequest, dns: DnsProvider, signal?: AbortSignal): Promise<IssuedCertificate> {
+    return withCaExchange((exchange) => this.runOrder(request, dns, exchange, signal));
+  }
+
+  private async runOrder(request: OrderRequest, dns: DnsProvider, exchange: CaExchange, signal?: AbortSignal): Promise<IssuedCertificate> {
+    const { directory, names } = request;
+    const client = await this.accountClient(directory, request.email, exchange);
+    const log = this.logger.child({ certificate: request.certificateId, names });
+    const fail = (err: unknown, action: string): AppError => translateCaError(err, exchange, directory, action);
+
+    let order = await this.resumeOrder(client, request, log, exchange);
+    let keyPem = order === null ? null : await this.secrets.read('certificate-order-key', request.certificateId);
+    if (order !== null && keyPem === null && order.status !== 'pending' && order.status !== 'ready') {
+      log.warn({ order_url: order.url }, 'the key of the unfinished order is lost, starting a new order');
+      order = null;
+    }
+    if (order === null) {
+      const payload: Record<string, unknown> = { identifiers: names.map((value) => ({ type: 'dns', value })) };
+      if (request.replaces !== null) payload['replaces'] = request.replaces;
+      try {
+        // acme-client 5.4.0 sends the payload as given; its typings lack `replaces` (RFC 9773).
+        order = await client.createOrder(payload as unknown as Parameters<acme.Client['createOrder']>[0]);
+      } catch (err) {
+        throw fail(err, `create an order for ${names.join(', ')}`);
+      }
+      keyPem = null;
+      await this.secrets.remove('certificate-order-key', request.certificateId);
+      await request.onOrderCreated({ url: order.url, directory, names, keyType: request.keyType, replaces: request.replaces, createdAt: new Date().toISOString() });
+      log.info({ order_url: order.url, replaces: request.replaces }, 'acme order created');
+    }
+
+    if (order.status === 'pending') await this.authorize(client, order, request, dns, log, fail, signal);
+
+    if (keyPem === null) {
+      // The key is stored before finalize, so that a restart after finalize can still use it.
+      keyPem = await createCertificateKey(request.keyType);
+      await this.secrets.write('certificate-order-key', request.certificateId, keyPem);
+    }
+    try {
+      if (order.status === 'pending' || order.status === 'ready') {
+        const [, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, keyPem);
+        order = await client.finalizeOrder(order, csr);
+      }
+      order = await this.waitWhileProcessing(client, order, exchange, log, signal);
+    } catch (err) {
+      throw fail(err, `finalize the order for ${names.join(', ')}`);
+    }
+    if (order.status !== 'valid') {
+      throw new AppError('ACME_FAILED', `The order ${order.url} for ${names.join(', ')} ended with status ${order.status}: ${JSON.stringify((order as { error?: unknown }).error ?? null)}`);
+    }
+    let chainPem: string;
+    try {
+      chainPem = await client.getCertificate(order);
+    } catch (err) {
+      throw fail(err, `download the certificate of order ${order.url}`);
+    }
+    const facts = verifyIssuedCertificate(chainPem, keyPem, names.map((name) => name.toLowerCase()));
+    log.info({ serial: facts.serial, not_after: facts.notAfter.toISOString() }, 'certificate issued');
+    return { ...facts, chainPem, keyPem };
+  }
+
+  /** Removes the key of a finished order; called once the certificate is stored. */
+  async forgetOrderKey(certificateId: string): Promise<void> {
+    await this.secrets.remove('certificate-order-key', certificateId);
+  }
+
+  /** Fetches a stored unfinished order; returns null when none matches or it can no longer finish. */
+  private async resumeOrder(client: acme.Client, request: OrderRequest, log: Logger, exchange: CaExchange): Promise<AcmeOrder | null> {
+    const pending = request.resume;
+    if (pending === null || pending.directory !== request.directory || pending.names.join(',') !== request.names.join(',') || pending.keyType !== request.keyType) return null;
+    try {
+      const order = await client.getOrder({ url: pending.url } as AcmeOrder);
+      const status: string = order.status;
+      if (status === 'invalid' || status === 'expired' || status === 'deactivated') {
+        log.info({ order_url: pending.url, status: order.status }, 'the unfinished order can no longer finish, starting a new order');
+        return null;
+      }
+      log.info({ order_url: pending.url, status: order.status }, 'resuming the unfinished order');
+      return order;
+    } catch (err) {
+      exchange.lastProblem = null;
+      log.info({ order_url: pending.url, err: (err as Error).message }, 'the unfinished order is gone, starting a new order');
+      return null;
+    }
+  }
+
+  /** Publishes every challenge, waits for DNS, lets the CA validate, and removes the records. */
+  private async authorize(
+    client: acme.Client,
+    order: AcmeOrder,
+    request: OrderRequest,
+    dns: DnsProvider,
+    log: Logger,
+    fail: (err: unknown, action: string) => AppError,
+    signal?: AbortSignal,
+  ): Promise<void> {
     let authorizations;
     try {
-      order = await client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) });
       authorizations = await client.getAuthorizations(order);
     } catch (err) {
-      throw translateAcmeError(err, directory, `create an order for ${names.join(', ')}`);
+      throw fail(err, `read the authorizations of order ${order.url}`);
     }
-    log.info({ order_url: order.url }, 'acme order created');
-
     const published: PublishedChallenge[] = [];
+    const comments: string[] = [];
+    const work: Array<{ item: PublishedChallenge; challenge: Parameters<acme.Client['completeChallenge']>[0] }> = [];
     try {
       // Publish every TXT value first: an apex and its wildcard share one record name, and both
       // values must be present together.
@@ -111,70 +233,80 @@ export class AcmeIssuer {
           throw new AppError('ACME_FAILED', `The CA offers no dns-01 challenge for ${authorization.identifier.value}; choose a CA that supports DNS-01`, { retryable: false });
         }
         const identifier = authorization.wildcard === true ? `*.${authorization.identifier.value}` : authorization.identifier.value;
-        const recordName = challengeRecordName(identifier);
-        const value = await client.getChallengeKeyAuthorization(challenge);
-        const zone = await dns.findZone(recordName, domain.name, signal);
-        const record = await dns.createRecord(
-          zone,
-          { type: 'TXT', name: recordName, content: value, ttl: challengeTtl, comment: ownershipComment(this.settings.clusterName, 'acme', identifier) },
-          signal,
-        );
-        published.push({ zone, recordId: record.id, recordName, value, challenge });
+        const comment = this.challengeComment(identifier);
+        comments.push(comment);
+        this.runningComments.add(comment);
+        const target = await challengeTarget(dns, challengeRecordName(identifier), request.registeredDomain, signal);
+        await removeOrphanChallenges(dns, target.zone, [target.name], this.settings.clusterName, (record) => this.runningComments.has(record.comment), log, signal);
+        let value: string;
+        try {
+          value = await client.getChallengeKeyAuthorization(challenge);
+        } catch (err) {
+          throw fail(err, `compute the dns-01 value of ${identifier}`);
+        }
+        const item = await publishChallenge(dns, target, value, comment, signal);
+        published.push(item);
+        work.push({ item, challenge });
       }
 
       // Wait until the authoritative servers answer every value, then let the CA validate.
-      for (const item of published) {
+      for (const { item } of work) {
         await waitForTxtRecord(item.zone, item.recordName, item.value, this.settings.propagation, signal);
       }
-      for (const item of published) {
+      for (const { item, challenge } of work) {
         try {
-          await client.completeChallenge(item.challenge);
-          await client.waitForValidStatus(item.challenge);
+          await client.completeChallenge(challenge);
         } catch (err) {
-          throw translateAcmeError(err, directory, `validate the dns-01 challenge of ${item.recordName}`);
+          throw fail(err, `ask the CA to validate ${item.recordName}`);
         }
       }
-      log.info({ challenges: published.length }, 'acme challenges valid');
-    } finally {
-      await this.removeChallenges(dns, published, log);
-    }
-
-    // Finalize with a fresh key and download the chain.
-    const keyPem = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
-    let chainPem: string;
-    try {
-      const [, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, keyPem);
-      const finalized = await client.finalizeOrder(order, csr);
-      chainPem = await client.getCertificate(finalized);
-    } catch (err) {
-      throw translateAcmeError(err, directory, `finalize the order for ${names.join(', ')}`);
-    }
-    const facts = verifyIssuedCertificate(chainPem, keyPem, names);
-    log.info({ serial: facts.serial, not_after: facts.notAfter.toISOString() }, 'certificate issued');
-    return { ...facts, chainPem, keyPem };
-  }
-
-  /** Removes the challenge records, each by its own id, with a timeout of its own. */
-  private async removeChallenges(dns: DnsProvider, published: PublishedChallenge[], log: Logger): Promise<void> {
-    for (const item of published) {
-      try {
-        await dns.deleteRecord(item.zone, item.recordId, AbortSignal.timeout(cleanupTimeoutMs));
-      } catch (err) {
-        log.error({ err, record_id: item.recordId, record_name: item.recordName }, 'unable to remove an acme challenge record');
+      for (const { item, challenge } of work) {
+        try {
+          await client.waitForValidStatus(challenge);
+        } catch (err) {
+          throw fail(err, `validate the dns-01 challenge of ${item.recordName}`);
+        }
       }
+      log.info({ challenges: work.length }, 'acme challenges valid');
+    } finally {
+      await removeChallenges(dns, published, log);
+      for (const comment of comments) this.runningComments.delete(comment);
+    }
+    try {
+      Object.assign(order, await client.getOrder(order));
+    } catch (err) {
+      throw fail(err, `read order ${order.url}`);
     }
   }
 
-  /** Returns a client bound to the account of the domain's directory and email, creating it when new. */
-  private async accountClient(domain: StoredDomain): Promise<acme.Client> {
-    const secretName = accountSecretName(domain.acmeDirectory, domain.acmeEmail);
+  /** Polls an order in `processing`, waiting as long as the CA's Retry-After asks (RFC 8555 section 7.4). */
+  private async waitWhileProcessing(client: acme.Client, order: AcmeOrder, exchange: CaExchange, log: Logger, signal?: AbortSignal): Promise<AcmeOrder> {
+    let current = order;
+    for (let poll = 0; current.status === 'processing' && poll < maxProcessingPolls; poll++) {
+      const retryAfter = exchange.lastRetryAfter;
+      const asked = retryAfter === null ? 0 : retryAfter.getTime() - Date.now();
+      if (asked > maxInlineRetryAfterMs) {
+        throw new AppError('ACME_FAILED', `The order ${current.url} is still processing and the CA asks to come back at ${retryAfter?.toISOString() ?? ''}; the order is resumed then`);
+      }
+      const fallback = Math.min(this.settings.pollMaxMs, this.settings.pollMinMs * 2 ** poll);
+      const wait = Math.max(asked, retryAfter === null ? fallback : 0, this.settings.pollMinMs);
+      log.debug({ order_url: current.url, wait_ms: wait, poll }, 'order processing, waiting');
+      await sleep(wait, signal);
+      current = { ...(await client.getOrder(current)), url: current.url };
+    }
+    return current;
+  }
+
+  /** Returns a client bound to the account of a directory and email, creating the account when new. */
+  private async accountClient(directory: string, email: string, exchange: CaExchange): Promise<acme.Client> {
+    const secretName = accountSecretName(directory, email);
     let accountKey = await this.secrets.read('acme-account', secretName);
     if (accountKey === null) {
       accountKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
       await this.secrets.write('acme-account', secretName, accountKey);
     }
     const client = new acme.Client({
-      directoryUrl: domain.acmeDirectory,
+      directoryUrl: directory,
       accountKey,
       backoffAttempts: 12,
       backoffMin: this.settings.pollMinMs,
@@ -183,14 +315,14 @@ export class AcmeIssuer {
     try {
       // Sending the contact with the terms flag returns the existing account for a known key
       // (RFC 8555 section 7.3.1) and registers a new one otherwise.
-      await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${domain.acmeEmail}`] });
+      await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${email}`] });
     } catch (err) {
-      throw translateAcmeError(err, domain.acmeDirectory, `register the ACME account of ${domain.acmeEmail}`);
+      throw translateCaError(err, exchange, directory, `register the ACME account of ${email}`);
     }
     const url = client.getAccountUrl();
     await this.state.update((state) => {
-      const known = state.acmeAccounts.find((item) => item.directory === domain.acmeDirectory && item.email === domain.acmeEmail);
-      if (known === undefined) state.acmeAccounts.push({ directory: domain.acmeDirectory, email: domain.acmeEmail, url });
+      const known = state.acmeAccounts.find((item) => item.directory === directory && item.email === email);
+      if (known === undefined) state.acmeAccounts.push({ directory, email, url });
       else known.url = url;
     });
     return client;

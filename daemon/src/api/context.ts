@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { StoredCertificate } from '../store/model.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
 
@@ -8,5 +9,7 @@ export interface ApiContext {
   secrets: SecretStore;
   /** Queues a service for the reconciler. */
   enqueue(fqdn: string): void;
+  /** Starts an order for certificate `id` now, bypassing its backoff; returns the current certificate. */
+  renewCertificate?(id: string): StoredCertificate;
   logger: Logger;
 }

@@ -2,13 +2,22 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { parseCloudflareToken, parseDirectoryUrl, parseDomainName, parseEmail } from './validation.js';
-import { domainView } from './views.js';
+import { defaultKeyType, keyTypes } from '../acme/key-types.js';
+import type { CertificateMode, KeyType, StoredDomain, StoredService } from '../store/model.js';
+import { domainView, type DomainView } from './views.js';
 
 interface CreateDomainBody {
   domain: string;
   'acme-directory': string;
   'acme-email': string;
   'cloudflare-token': string;
+  'certificate-mode'?: CertificateMode;
+  'key-type'?: KeyType;
+}
+
+/** The domain view with its certificate settings. */
+function domainWithCertificates(domain: StoredDomain, services: StoredService[]): DomainView & { 'certificate-mode': CertificateMode; 'key-type': KeyType } {
+  return { ...domainView(domain, services), 'certificate-mode': domain.certificateMode ?? 'per-service', 'key-type': domain.keyType ?? defaultKeyType };
 }
 
 const createDomainSchema = {
@@ -21,6 +30,12 @@ const createDomainSchema = {
       'acme-directory': { type: 'string', maxLength: 2000, description: 'The https URL of the ACME directory of the CA.' },
       'acme-email': { type: 'string', maxLength: 320, description: 'Contact address of the ACME account.' },
       'cloudflare-token': { type: 'string', maxLength: 400, description: 'Cloudflare API token with Zone:Zone:Read and Zone:DNS:Edit on the zone.' },
+      'certificate-mode': {
+        type: 'string',
+        enum: ['per-service', 'wildcard'],
+        description: 'per-service: one certificate per service (default); wildcard: one certificate for the domain and *.domain, shared by its services.',
+      },
+      'key-type': { type: 'string', enum: [...keyTypes], description: 'Key of new certificates; ecdsa-p256 by default.' },
     },
   },
 } as const;
@@ -36,7 +51,7 @@ const domainParamsSchema = {
 export function registerDomainRoutes(app: FastifyInstance, context: ApiContext): void {
   app.get('/domains', () => {
     const state = context.state.snapshot();
-    return { data: state.domains.map((domain) => domainView(domain, state.services)) };
+    return { data: state.domains.map((domain) => domainWithCertificates(domain, state.services)) };
   });
 
   app.get<{ Params: { domain: string } }>('/domains/:domain', { schema: domainParamsSchema }, (request) => {
@@ -44,7 +59,7 @@ export function registerDomainRoutes(app: FastifyInstance, context: ApiContext):
     const state = context.state.snapshot();
     const domain = state.domains.find((item) => item.name === name);
     if (domain === undefined) throw new AppError('DOMAIN_NOT_FOUND', `Domain ${name} is not registered; list the registered domains with GET /domains`);
-    return { data: domainView(domain, state.services) };
+    return { data: domainWithCertificates(domain, state.services) };
   });
 
   app.post<{ Body: CreateDomainBody }>('/domains', { schema: createDomainSchema }, async (request) => {
@@ -63,12 +78,14 @@ export function registerDomainRoutes(app: FastifyInstance, context: ApiContext):
       if (state.domains.some((item) => item.name === name)) {
         throw new AppError('DOMAIN_EXISTS', `Domain ${name} is already registered`);
       }
-      const domain = { name, acmeDirectory, acmeEmail, createdAt: new Date().toISOString() };
+      const domain: StoredDomain = { name, acmeDirectory, acmeEmail, createdAt: new Date().toISOString() };
+      if (body['certificate-mode'] !== undefined) domain.certificateMode = body['certificate-mode'];
+      if (body['key-type'] !== undefined) domain.keyType = body['key-type'];
       state.domains.push(domain);
       return domain;
     });
     context.logger.info({ domain: name }, 'domain registered');
-    return { data: domainView(created, []) };
+    return { data: domainWithCertificates(created, []) };
   });
 
   app.delete<{ Params: { domain: string } }>('/domains/:domain', { schema: domainParamsSchema }, async (request) => {

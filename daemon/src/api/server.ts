@@ -1,7 +1,14 @@
 import { chmod } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { AccessError } from '../auth/errors.js';
+import { convertFormValues } from './form-values.js';
 import { AppError } from '../errors.js';
+import { registerAccessControl, trustSocketConnections, type ApiSecurity } from './access-control.js';
+import { registerAuditRoutes } from './audit.js';
 import type { ApiContext } from './context.js';
+import { registerCertificateRoutes } from './certificates.js';
 import { registerDomainRoutes } from './domains.js';
 import { registerServiceRoutes } from './services.js';
 
@@ -26,16 +33,32 @@ function validationErrors(err: FastifyError): Record<string, string> {
   return errors;
 }
 
-/** Builds the API application; routes live under /api2/json as in PVE. */
-export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
+const apiPrefix = '/api2/json';
+
+/** Apps built with remote authentication; only these may be served on TCP. */
+const authenticatedApps = new WeakSet<FastifyInstance>();
+
+/**
+ * Builds the API application; routes live under /api2/json as in PVE. Without `security.remote`
+ * every request acts as root, so such an app may be served on the unix socket only.
+ */
+export async function buildApi(context: ApiContext, security: ApiSecurity = {}): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = context.logger.child({ subsystem: 'api' });
   const app = Fastify({
     loggerInstance: logger,
     disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
-    // Unknown fields are rejected rather than silently dropped (fastify strips them by default);
-    // form-style strings such as "101" are converted where the schema asks for a number.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
+    // Unknown fields are rejected rather than silently dropped (fastify strips them by default).
+    // Form-style strings such as "101" are converted by convertFormValues, which is stricter than
+    // Ajv's coercion.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  });
+
+  app.addHook('preValidation', (request, _reply, done) => {
+    const schema = request.routeOptions.schema as { body?: object; querystring?: object } | undefined;
+    if (schema?.body !== undefined) request.body = convertFormValues(schema.body, request.body);
+    if (schema?.querystring !== undefined) request.query = convertFormValues(schema.querystring, request.query);
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
@@ -49,6 +72,11 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
       status = 400;
       body.message = 'Parameter verification failed.';
       body.errors = validationErrors(err);
+    } else if (err instanceof AccessError) {
+      status = err.statusCode;
+      body.message = err.message;
+      // pveproxy sends the reason of a refusal as the HTTP reason phrase, too.
+      reply.raw.statusMessage = err.message.replace(/[^\t\x20-\x7e]/g, '?');
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       status = err.statusCode;
       body.message = err.message;
@@ -62,19 +90,78 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
     void reply.status(501).send({ data: null, message: `Method '${request.method} ${request.url}' not implemented` } satisfies ErrorBody);
   });
 
+  registerAccessControl(app, context, security, apiPrefix);
   await app.register(
     (api, _options, done) => {
       registerDomainRoutes(api, context);
       registerServiceRoutes(api, context);
+      registerCertificateRoutes(api, context);
+      if (security.audit !== undefined) registerAuditRoutes(api, security.audit);
       done();
     },
-    { prefix: '/api2/json' },
+    { prefix: apiPrefix },
   );
+  if (security.remote !== undefined) authenticatedApps.add(app);
   return app;
 }
 
-/** Listens on the root-only unix socket the CLI uses. */
+/**
+ * Listens on the root-only unix socket the CLI uses; requests on it act as root without a ticket.
+ * The daemon runs as root, and connecting needs write permission on the socket file, which is
+ * root-owned with mode 0600. The umask keeps the file closed to others until the chmod.
+ */
 export async function listenOnSocket(app: FastifyInstance, socketPath: string): Promise<void> {
-  await app.listen({ path: socketPath });
+  trustSocketConnections(app.server);
+  const umask = process.umask(0o177);
+  try {
+    await app.listen({ path: socketPath });
+  } finally {
+    process.umask(umask);
+  }
   await chmod(socketPath, 0o600);
+}
+
+export interface TcpListenerOptions {
+  address: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** PEM certificate chain and private key of the HTTPS listener. */
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export interface TcpListener {
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the same routes over HTTPS on TCP for the PVE web UI and automation. The app must have
+ * been built with `security.remote`, so that every request there needs a PVE ticket or API token.
+ */
+export async function listenOnTcp(app: FastifyInstance, options: TcpListenerOptions): Promise<TcpListener> {
+  if (!authenticatedApps.has(app)) {
+    throw new Error('refusing to serve the API on TCP without authentication; build the app with security.remote');
+  }
+  await app.ready();
+  const server = createHttpsServer({ cert: options.cert, key: options.key }, (request, response) => app.routing(request, response));
+  server.on('tlsClientError', (err) => app.log.debug({ err }, 'TLS handshake with an API client failed'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: options.address, port: options.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    address: bound.address,
+    port: bound.port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err === undefined ? resolve() : reject(err)));
+        server.closeAllConnections();
+      }),
+  };
 }

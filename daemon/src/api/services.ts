@@ -1,16 +1,42 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError, invalidParameter } from '../errors.js';
 import { normaliseHostname } from '../names.js';
+import type { RouteStatus } from '../proxy/ingress.js';
 import type { StoredService } from '../store/model.js';
 import type { ApiContext } from './context.js';
+import { applyServiceOptions, serviceOptionProperties, type ServiceOptionsBody } from './service-options.js';
 import { parseDomainName, parseSubdomain } from './validation.js';
 import { serviceView } from './views.js';
 
-interface CreateServiceBody {
+interface CreateServiceBody extends ServiceOptionsBody {
   subdomain: string;
   domain: string;
   vmid: number;
   port: number;
+}
+
+interface UpdateServiceBody extends ServiceOptionsBody {
+  vmid?: number;
+  port?: number;
+}
+
+/**
+ * Optional addition to the API context: the ingress's live view of the routes. The daemon passes
+ * it; without it the views carry no live state.
+ */
+export interface LiveRouteSource {
+  routeStatus?: () => Promise<RouteStatus[]>;
+}
+
+async function liveStatus(context: ApiContext): Promise<RouteStatus[]> {
+  const live = context as ApiContext & LiveRouteSource;
+  if (live.routeStatus === undefined) return [];
+  try {
+    return await live.routeStatus();
+  } catch (err) {
+    context.logger.warn({ err }, 'cannot read the live route status from the ingress');
+    return [];
+  }
 }
 
 /** PVE's guest id range (pve-common, `pve-vmid` format). */
@@ -27,6 +53,24 @@ const createServiceSchema = {
       domain: { type: 'string', maxLength: 300, description: 'A registered domain.' },
       vmid: { type: 'integer', minimum: minVmid, maximum: maxVmid, description: 'Id of the container that runs the service.' },
       port: { type: 'integer', minimum: 1, maximum: 65535, description: 'TCP port of the HTTP service inside the container.' },
+      ...serviceOptionProperties,
+    },
+  },
+} as const;
+
+const updateServiceSchema = {
+  params: {
+    type: 'object',
+    required: ['fqdn'],
+    properties: { fqdn: { type: 'string', maxLength: 300 } },
+  },
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      vmid: { type: 'integer', minimum: minVmid, maximum: maxVmid, description: 'Id of the guest that runs the service.' },
+      port: { type: 'integer', minimum: 1, maximum: 65535, description: 'TCP port of the HTTP service inside the guest.' },
+      ...serviceOptionProperties,
     },
   },
 } as const;
@@ -46,17 +90,45 @@ function parseFqdn(input: string): string {
 }
 
 export function registerServiceRoutes(app: FastifyInstance, context: ApiContext): void {
-  app.get('/services', () => {
+  app.get('/services', async () => {
     const state = context.state.snapshot();
-    return { data: state.services.map((service) => serviceView(service, state.certificates)) };
+    const live = await liveStatus(context);
+    return { data: state.services.map((service) => serviceView(service, state.certificates, live)) };
   });
 
-  app.get<{ Params: { fqdn: string } }>('/services/:fqdn', { schema: fqdnParamsSchema }, (request) => {
+  app.get<{ Params: { fqdn: string } }>('/services/:fqdn', { schema: fqdnParamsSchema }, async (request) => {
     const fqdn = parseFqdn(request.params.fqdn);
     const state = context.state.snapshot();
     const service = state.services.find((item) => item.fqdn === fqdn);
     if (service === undefined) throw new AppError('SERVICE_NOT_FOUND', `Service ${fqdn} does not exist; list the services with GET /services`);
-    return { data: serviceView(service, state.certificates) };
+    return { data: serviceView(service, state.certificates, await liveStatus(context)) };
+  });
+
+  app.put<{ Params: { fqdn: string }; Body: UpdateServiceBody }>('/services/:fqdn', { schema: updateServiceSchema }, async (request) => {
+    const fqdn = parseFqdn(request.params.fqdn);
+    const existing = context.state.snapshot().services.find((item) => item.fqdn === fqdn);
+    if (existing === undefined) throw new AppError('SERVICE_NOT_FOUND', `Service ${fqdn} does not exist; list the services with GET /services`);
+    if (existing.deleting) throw new AppError('SERVICE_EXISTS', `Service ${fqdn} is being deleted; create it again when it is gone`);
+    // Password hashing runs outside the store update, which must stay synchronous.
+    const changed = structuredClone(existing);
+    await applyServiceOptions(changed, request.body);
+    if (request.body.vmid !== undefined) changed.vmid = request.body.vmid;
+    if (request.body.port !== undefined) changed.port = request.body.port;
+
+    const updated = await context.state.update((state) => {
+      const service = state.services.find((item) => item.fqdn === fqdn);
+      if (service === undefined || service.deleting) throw new AppError('SERVICE_NOT_FOUND', `Service ${fqdn} was deleted meanwhile`);
+      service.vmid = changed.vmid;
+      service.port = changed.port;
+      service.options = changed.options;
+      service.pin = changed.pin;
+      service.extraTargets = changed.extraTargets;
+      service.retry = { failures: 0, nextAttemptAt: null, lastError: null };
+      return structuredClone(service);
+    });
+    context.logger.info({ service: fqdn, fields: Object.keys(request.body) }, 'service updated');
+    context.enqueue(fqdn);
+    return { data: serviceView(updated, context.state.snapshot().certificates) };
   });
 
   app.post<{ Body: CreateServiceBody }>('/services', { schema: createServiceSchema }, async (request) => {
@@ -66,6 +138,19 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
     const joined = normaliseHostname(`${subdomain}.${domainName}`);
     if (!joined.ok) throw invalidParameter('subdomain', `${subdomain}.${domainName} is not a valid name: ${joined.reason}`);
     const fqdn = joined.name;
+    const draft: StoredService = {
+      fqdn,
+      subdomain,
+      domain: domainName,
+      vmid: body.vmid,
+      port: body.port,
+      createdAt: new Date().toISOString(),
+      deleting: false,
+      conditions: [],
+      observed: { target: null },
+      retry: { failures: 0, nextAttemptAt: null, lastError: null },
+    };
+    await applyServiceOptions(draft, body);
 
     const created = await context.state.update((state) => {
       if (!state.domains.some((item) => item.name === domainName)) {
@@ -76,18 +161,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
         const detail = existing.deleting ? 'is being deleted; try again when it is gone' : `already exposes container ${existing.vmid} port ${existing.port}`;
         throw new AppError('SERVICE_EXISTS', `Service ${fqdn} ${detail}`);
       }
-      const service: StoredService = {
-        fqdn,
-        subdomain,
-        domain: domainName,
-        vmid: body.vmid,
-        port: body.port,
-        createdAt: new Date().toISOString(),
-        deleting: false,
-        conditions: [],
-        observed: { target: null },
-        retry: { failures: 0, nextAttemptAt: null, lastError: null },
-      };
+      const service = structuredClone(draft);
       state.services.push(service);
       return service;
     });

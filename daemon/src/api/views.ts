@@ -1,4 +1,6 @@
-import type { StoredCertificate, StoredDomain, StoredService } from '../store/model.js';
+import type { RouteStatus, TargetState } from '../proxy/ingress.js';
+import { normaliseRouteOptions } from '../proxy/route-options.js';
+import type { ObservedTarget, StoredCertificate, StoredDomain, StoredService } from '../store/model.js';
 import { summariseStatus } from '../reconcile/conditions.js';
 
 /** A domain as the API returns it. Credentials are never part of it. */
@@ -20,11 +22,56 @@ export interface ServiceView {
   port: number;
   status: 'active' | 'pending' | 'error' | 'deleting';
   target: { address: string; port: number } | null;
+  /** Every target with where its guest was last seen. */
+  targets: Array<ObservedTarget | { vmid: number; port: number }>;
+  interface: string | null;
+  address: string | null;
+  options: ServiceOptionsView;
+  /** HAProxy's view of the route now, or null when the ingress is not running or has no route. */
+  live: {
+    servers: Array<{ address: string; port: number; state: TargetState; check: string | null }>;
+    requests: number;
+    errors: number;
+  } | null;
   certificate: { serial: string; 'not-after': string } | null;
   conditions: Array<{ type: string; status: string; reason: string; message: string; time: string }>;
   'next-retry': string | null;
   'last-error': string | null;
   'created-at': string;
+}
+
+/** Service options as the API shows them; password hashes are never returned. */
+export interface ServiceOptionsView {
+  'https-redirect': boolean;
+  'hsts-max-age': number | null;
+  'hsts-include-subdomains': boolean;
+  'websocket-timeout': number;
+  'backend-protocol': string;
+  'health-check': { path: string; interval: number } | null;
+  'allowed-networks': string[];
+  'basic-auth': Array<{ user: string }>;
+  'request-headers': Array<{ name: string; value: string }>;
+  'response-headers': Array<{ name: string; value: string }>;
+  balance: string;
+  'cloudflare-proxied': boolean;
+}
+
+function optionsView(service: StoredService): ServiceOptionsView {
+  const options = normaliseRouteOptions(service.options);
+  return {
+    'https-redirect': options.httpsRedirect,
+    'hsts-max-age': options.hsts?.maxAgeSeconds ?? null,
+    'hsts-include-subdomains': options.hsts?.includeSubDomains ?? false,
+    'websocket-timeout': options.tunnelTimeoutSeconds,
+    'backend-protocol': options.backendProtocol,
+    'health-check': options.healthCheck === null ? null : { path: options.healthCheck.path, interval: options.healthCheck.intervalSeconds },
+    'allowed-networks': options.allowedNetworks,
+    'basic-auth': options.basicAuth.map((user) => ({ user: user.user })),
+    'request-headers': options.requestHeaders,
+    'response-headers': options.responseHeaders,
+    balance: options.balance,
+    'cloudflare-proxied': options.cloudflareProxied,
+  };
 }
 
 export function domainView(domain: StoredDomain, services: StoredService[]): DomainView {
@@ -38,8 +85,10 @@ export function domainView(domain: StoredDomain, services: StoredService[]): Dom
   };
 }
 
-export function serviceView(service: StoredService, certificates: StoredCertificate[]): ServiceView {
+export function serviceView(service: StoredService, certificates: StoredCertificate[], live: readonly RouteStatus[] = []): ServiceView {
   const certificate = certificates.find((item) => item.id === service.fqdn);
+  const route = live.find((item) => item.hostname === service.fqdn);
+  const configured = [{ vmid: service.vmid, port: service.port }, ...(service.extraTargets ?? []).map((item) => ({ vmid: item.vmid, port: item.port }))];
   return {
     fqdn: service.fqdn,
     subdomain: service.subdomain,
@@ -48,6 +97,11 @@ export function serviceView(service: StoredService, certificates: StoredCertific
     port: service.port,
     status: summariseStatus(service.conditions, service.deleting),
     target: service.observed.target,
+    targets: service.observed.targets ?? configured,
+    interface: service.pin?.interface ?? null,
+    address: service.pin?.address ?? null,
+    options: optionsView(service),
+    live: route === undefined ? null : { servers: route.targets.map((item) => ({ ...item })), requests: route.requests, errors: route.errors },
     certificate: certificate === undefined ? null : { serial: certificate.serial, 'not-after': certificate.notAfter },
     conditions: service.conditions.map((item) => ({ ...item })),
     'next-retry': service.retry.nextAttemptAt,

@@ -40,7 +40,10 @@ export function parseArguments(argv: string[]): CliCommand {
       value = argument.slice(equals + 1);
     } else {
       name = argument.slice(2);
-      value = rest[++index];
+      value = rest[index + 1];
+      // A following option is not a value: `--subdomain --domain x` lacks the subdomain.
+      if (value !== undefined && value.startsWith('--')) value = undefined;
+      else index++;
     }
     if (value === undefined) throw new UsageError(`parameter --${name} needs a value`);
     if (name === 'output-format') {

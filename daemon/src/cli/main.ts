@@ -6,6 +6,9 @@ import { renderData } from './output.js';
 
 const defaultSocket = '/run/pve-domains/api.sock';
 
+/** A `--NAME-file` parameter whose file cannot be read. */
+class ParameterFileError extends Error {}
+
 /** Socket from --socket, PVE_DOMAINS_SOCKET, the daemon's configuration file, or the default. */
 function resolveSocket(command: CliCommand): string {
   if (command.socket !== null) return command.socket;
@@ -31,7 +34,7 @@ function readFileParameters(parameters: Record<string, string>): Record<string, 
       try {
         content = readFileSync(value, 'utf8');
       } catch (err) {
-        throw new UsageError(`unable to read --${name} ${value}: ${(err as Error).message}`);
+        throw new ParameterFileError(`unable to read --${name} ${value}: ${(err as Error).message}`);
       }
       result[target] = (content.split('\n')[0] ?? '').trim();
     } else {
@@ -58,6 +61,10 @@ export async function runCli(argv: string[], out: (text: string) => void, err: (
     if (error instanceof UsageError) {
       err(`pve-domains: ${error.message}\n${usage}`);
       return 2;
+    }
+    if (error instanceof ParameterFileError) {
+      err(`pve-domains: ${error.message}`);
+      return 1;
     }
     throw error;
   }

@@ -11,6 +11,11 @@ export interface PropagationSettings {
   authoritativePort: number;
   timeoutMs: number;
   intervalMs: number;
+  /**
+   * After the timeout, return instead of failing when every server still missing the value
+   * refused or did not answer: the check could not be made, so the CA is asked to validate anyway.
+   */
+  validateWhenUnreachable?: boolean;
   logger: Logger;
 }
 
@@ -94,6 +99,12 @@ export async function waitForTxtRecord(zone: DnsZone, name: string, value: strin
     await new Promise((resolve) => setTimeout(resolve, settings.intervalMs));
   }
   const report = servers.map((server) => `${server.host} (${server.address}): ${describeState(states.get(server.address) ?? 'error')}`).join(', ');
+  const missing = servers.filter((server) => states.get(server.address) !== 'visible');
+  const unreachable = missing.every((server) => states.get(server.address) !== 'missing');
+  if (unreachable && settings.validateWhenUnreachable === true) {
+    settings.logger.warn({ zone: zone.name, record_name: name, servers: report }, 'authoritative dns unreachable for the propagation check, asking the ca to validate anyway');
+    return;
+  }
   throw new AppError('DNS_PROPAGATION_TIMEOUT', `Timed out after ${settings.timeoutMs} ms waiting for TXT ${name} at the authoritative servers of ${zone.name}: ${report}; raise dns.propagationTimeoutMs or check the servers`);
 }
 

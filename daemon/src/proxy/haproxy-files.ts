@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 
 import { readFileIfExists, removeFileDurably, writeFileAtomic } from './atomic-file.js';
 import { createFallbackCertificate } from './fallback-certificate.js';
-import { parseCrtList, parseHostsMap, renderCrtList, renderHostsMap, renderHaproxyConfig, type HaproxyConfigOptions } from './haproxy-config.js';
-import type { Route } from './ingress.js';
+import { parseCrtList, renderCrtList, renderHaproxyConfig, renderMaps, renderNetworkList, type HaproxyConfigOptions, type RenderedConfig, type SlotRenderCache } from './haproxy-config.js';
 import { certificateIdFromFileName, type ProxyPaths } from './paths.js';
+import { emptyRouteTable, parseRouteTable, renderRouteTable, type RouteTable } from './route-table.js';
 
 /**
  * The ingress files on disk: haproxy.cfg, the host map, the crt-list and the certificate files.
@@ -47,14 +47,42 @@ export class FileChange {
   }
 }
 
-/** Reads the routes of the host map; a missing map means no routes. Invalid lines are logged and skipped. */
-export async function readRoutes(paths: ProxyPaths, logger: Logger): Promise<Route[]> {
-  const text = (await readFileIfExists(paths.mapFile)) ?? '';
-  const parsed = parseHostsMap(text);
-  if (parsed.invalidLines.length > 0) {
-    logger.warn({ file: paths.mapFile, lines: parsed.invalidLines }, 'invalid host map lines skipped');
+/**
+ * Reads routes.json; a missing file means no routes. Entries that fail the checks are logged and
+ * skipped. An unreadable file is an error, because starting empty would drop every route.
+ */
+export async function readRouteTable(paths: ProxyPaths, logger: Logger): Promise<RouteTable> {
+  const text = await readFileIfExists(paths.routesFile);
+  if (text === undefined) return emptyRouteTable();
+  let parsed;
+  try {
+    parsed = parseRouteTable(text);
+  } catch (err) {
+    throw new Error(`cannot read ${paths.routesFile}: ${err instanceof Error ? err.message : String(err)}; restore it or remove it to start without routes`, { cause: err });
   }
-  return parsed.routes;
+  if (parsed.invalid.length > 0) logger.warn({ file: paths.routesFile, routes: parsed.invalid }, 'invalid routes skipped');
+  return parsed.table;
+}
+
+/**
+ * Writes routes.json, the map files and haproxy.cfg for `table` through `change`, skipping files
+ * whose content is already right. Returns the rendered configuration.
+ */
+export async function writeRouteFiles(
+  options: HaproxyConfigOptions,
+  table: RouteTable,
+  change: FileChange,
+  cache?: SlotRenderCache,
+): Promise<RenderedConfig> {
+  const { paths } = options;
+  const rendered = renderHaproxyConfig(options, table, cache);
+  const files = new Map<string, string>([[paths.routesFile, renderRouteTable(table)], ...renderMaps(paths, table)]);
+  // The configuration is written last, so it never names a map that does not exist yet.
+  files.set(paths.configFile, rendered.text);
+  for (const [path, content] of files) {
+    if ((await readFileIfExists(path)) !== content) await change.write(path, content);
+  }
+  return rendered;
 }
 
 /** Reads the certificate paths of the crt-list; a missing crt-list means no entries. */
@@ -95,12 +123,12 @@ async function fileExists(path: string): Promise<boolean> {
 }
 
 /**
- * Creates the directories, the fallback certificate, an empty host map and the crt-list when they
- * are missing, and renders haproxy.cfg. The fallback certificate is moved to the first crt-list
+ * Creates the directories, the fallback certificate and the crt-list when they are missing, writes
+ * the trusted proxy list, and renders haproxy.cfg and the maps from routes.json. The fallback certificate is moved to the first crt-list
  * entry, because HAProxy serves the first entry when no SNI matches. Entries whose file is missing
  * are dropped and logged, since HAProxy would refuse to start with them.
  */
-export async function prepareFiles(options: HaproxyConfigOptions, logger: Logger): Promise<void> {
+export async function prepareFiles(options: HaproxyConfigOptions, trustedProxies: readonly string[], logger: Logger): Promise<RenderedConfig> {
   const { paths } = options;
   await ensureDirectories(paths);
 
@@ -109,9 +137,8 @@ export async function prepareFiles(options: HaproxyConfigOptions, logger: Logger
     logger.info({ file: paths.fallbackCertificate }, 'fallback certificate created');
   }
 
-  if ((await readFileIfExists(paths.mapFile)) === undefined) {
-    await writeFileAtomic(paths.mapFile, renderHostsMap([]), FILE_MODE);
-  }
+  const trusted = renderNetworkList(trustedProxies);
+  if ((await readFileIfExists(paths.trustedProxiesFile)) !== trusted) await writeFileAtomic(paths.trustedProxiesFile, trusted, FILE_MODE);
 
   const entries: string[] = [];
   for (const entry of await readCrtList(paths)) {
@@ -124,8 +151,5 @@ export async function prepareFiles(options: HaproxyConfigOptions, logger: Logger
     await writeFileAtomic(paths.crtListFile, crtList, FILE_MODE);
   }
 
-  const config = renderHaproxyConfig(options);
-  if ((await readFileIfExists(paths.configFile)) !== config) {
-    await writeFileAtomic(paths.configFile, config, FILE_MODE);
-  }
+  return writeRouteFiles(options, await readRouteTable(paths, logger), new FileChange());
 }

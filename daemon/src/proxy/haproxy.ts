@@ -1,15 +1,20 @@
 import type { Logger } from 'pino';
 
 import { readFileIfExists } from './atomic-file.js';
-import { formatMapValue, renderCrtList, renderHostsMap, type HaproxyConfigOptions } from './haproxy-config.js';
-import { FileChange, certificateIdsOf, ensureDirectories, prepareFiles, readCrtList, readRoutes } from './haproxy-files.js';
+import { CLOUDFLARE_RANGES } from './cloudflare-ranges.js';
+import { SlotRenderCache, renderCrtList, renderHaproxyConfig, type HaproxyConfigOptions } from './haproxy-config.js';
+import { FileChange, certificateIdsOf, ensureDirectories, prepareFiles, readCrtList, readRouteTable, writeRouteFiles } from './haproxy-files.js';
 import { HaproxyProcess, checkConfiguration } from './haproxy-process.js';
-import type { IngressProxy, Route } from './ingress.js';
+import { parseShowStat } from './haproxy-stats.js';
+import type { IngressProxy, Route, RouteStatus } from './ingress.js';
 import { buildProxyPaths, certificatePath, type ProxyPaths } from './paths.js';
 import { buildCertificateBundle } from './pem.js';
+import { normaliseNetwork } from './route-options.js';
+import { applyRouteChange, removeRouteAtRuntime } from './route-runtime.js';
+import { freeSlot, grownSlotCount, normaliseRoute, type RouteRecord, type RouteTable } from './route-table.js';
 import { RuntimeApiClient, type RuntimeApi } from './runtime-api.js';
 import * as runtime from './runtime-changes.js';
-import { assertCertificateId, assertHostname, assertIpAddress, assertPort, assertSafePath } from './validation.js';
+import { assertCertificateId, assertHostname, assertSafePath } from './validation.js';
 
 export interface HaproxySettings {
   /** HAProxy executable, e.g. `/usr/sbin/haproxy`. */
@@ -32,6 +37,8 @@ export interface HaproxySettings {
   readyTimeoutMs?: number;
   /** Wait after SIGTERM before SIGKILL at stop; default 5 s. */
   stopGraceMs?: number;
+  /** Networks whose CF-Connecting-IP header is trusted; default Cloudflare's published ranges. */
+  trustedProxyNetworks?: readonly string[];
 }
 
 /** Replaceable parts, for tests that simulate runtime API failures. */
@@ -44,10 +51,11 @@ const DEFAULT_STOP_GRACE_MS = 5_000;
 
 /**
  * HAProxy as the ingress proxy: a child process in master-worker mode, Host routing through a map
- * file, certificates through a crt-list. Every change is written to the files and then applied
- * through the runtime API; when the runtime API fails, the files are checked with `haproxy -c` and
- * HAProxy is reloaded. When HAProxy is not running, changes only go to the files and the next
- * start() loads them.
+ * file to one backend per route, certificates through a crt-list. Every change is written to the
+ * files and then applied through the runtime API. A reload (after `haproxy -c`) happens only when
+ * a backend's rules change (see haproxy-config.ts), when every declared backend slot is taken, or
+ * when the runtime API fails. When HAProxy is not running, changes only go to the files and the
+ * next start() loads them.
  */
 export class HaproxyIngress implements IngressProxy {
   private readonly settings: HaproxySettings;
@@ -55,7 +63,13 @@ export class HaproxyIngress implements IngressProxy {
   private readonly configOptions: HaproxyConfigOptions;
   private readonly logger: Logger;
   private readonly runtimeApi: RuntimeApi;
+  private readonly trustedProxies: string[];
   private process: HaproxyProcess | undefined;
+  /** Slot structures of the configuration the running HAProxy loaded; a change to one of them needs a reload. */
+  private loadedStructures: string[] | undefined;
+  /** routes.json as last written by this instance; undefined until read, and after a failed change. */
+  private routeTable: RouteTable | undefined;
+  private readonly slotCache = new SlotRenderCache();
   private queue: Promise<unknown> = Promise.resolve();
   private directoriesReady = false;
 
@@ -71,6 +85,7 @@ export class HaproxyIngress implements IngressProxy {
     };
     this.logger = settings.logger.child({ subsystem: 'proxy' });
     this.runtimeApi = dependencies.runtimeApi ?? new RuntimeApiClient(this.paths.adminSocket);
+    this.trustedProxies = (settings.trustedProxyNetworks ?? CLOUDFLARE_RANGES).map((network) => normaliseNetwork('trustedProxyNetworks', network));
   }
 
   /** PID of the HAProxy master this instance started, while it runs. */
@@ -96,7 +111,9 @@ export class HaproxyIngress implements IngressProxy {
       this.process = undefined;
       const startedAt = Date.now();
       try {
-        await prepareFiles(this.configOptions, this.logger);
+        this.routeTable = undefined;
+        const rendered = await prepareFiles(this.configOptions, this.trustedProxies, this.logger);
+        this.loadedStructures = rendered.slotStructures;
         await this.assertNoOtherInstance(signal);
         await checkConfiguration(this.settings.binary, this.paths.configFile, signal);
         this.process = await HaproxyProcess.start(
@@ -141,44 +158,81 @@ export class HaproxyIngress implements IngressProxy {
   }
 
   async setRoute(route: Route, signal?: AbortSignal): Promise<void> {
-    assertHostname(route.hostname);
-    assertIpAddress(route.target.address, 'target address');
-    assertPort(route.target.port, 'target port');
-    const value = formatMapValue(route.target);
-    const hostname = route.hostname;
+    const normalised = normaliseRoute(route);
+    const hostname = normalised.hostname;
 
     await this.serializeChange(async () => {
-      const routes = await readRoutes(this.paths, this.logger);
-      const others = routes.filter((existing) => existing.hostname !== hostname);
-      const change = new FileChange();
-      const content = renderHostsMap([...others, { hostname, target: { ...route.target } }]);
-      if ((await readFileIfExists(this.paths.mapFile)) !== content) await change.write(this.paths.mapFile, content);
+      const current = await this.currentTable();
+      const table: RouteTable = { ...current, routes: [...current.routes] };
+      const previous = table.routes.find((existing) => existing.hostname === hostname);
+      let slot = previous?.slot ?? freeSlot(table);
+      if (slot === undefined) {
+        table.slotCount = grownSlotCount(table);
+        slot = freeSlot(table) ?? table.slotCount - 1;
+      }
+      const record: RouteRecord = { ...normalised, slot };
+      table.routes = [...table.routes.filter((existing) => existing.hostname !== hostname), record];
 
-      await this.applyAtRuntime(
-        { change: 'set route', route_host: hostname, target_address: route.target.address, target_port: route.target.port },
-        change,
-        () => runtime.applyRoute(this.runtimeApi, this.paths.mapFile, hostname, value, { signal }),
-        signal,
+      const change = new FileChange();
+      const rendered = await writeRouteFiles(this.configOptions, table, change, this.slotCache);
+      const loaded = this.loadedStructures;
+      const structural = loaded !== undefined && (slot >= loaded.length || loaded[slot] !== rendered.slotStructures[slot]);
+      const fields = {
+        change: 'set route',
+        route_host: hostname,
+        backend_slot: slot,
+        targets: record.targets.map((target) => `${target.address}:${target.port}`),
+        maintenance: record.maintenance,
+        structural,
+      };
+      await this.commitTable(table, () =>
+        this.applyAtRuntime(
+          fields,
+          change,
+          structural ? undefined : () => applyRouteChange(this.runtimeApi, this.paths, previous, record, { signal }),
+          signal,
+        ),
       );
+    });
+  }
+
+  /**
+   * Replaces every route at once: one write of the files and, when HAProxy runs, one checked
+   * reload. Meant for bulk loads (import, benchmarks); single changes use setRoute().
+   */
+  async replaceRoutes(routes: readonly Route[], signal?: AbortSignal): Promise<void> {
+    const records = routes.map((route) => normaliseRoute(route));
+    await this.serializeChange(async () => {
+      const table: RouteTable = { version: 1, slotCount: 0, routes: [] };
+      table.slotCount = grownSlotCount({ ...table, slotCount: records.length });
+      table.routes = records.map((record, slot) => ({ ...record, slot }));
+      const change = new FileChange();
+      await writeRouteFiles(this.configOptions, table, change, this.slotCache);
+      await this.commitTable(table, () => this.applyAtRuntime({ change: 'replace routes', routes: records.length, structural: true }, change, undefined, signal));
     });
   }
 
   async removeRoute(hostname: string, signal?: AbortSignal): Promise<void> {
     assertHostname(hostname);
     await this.serializeChange(async () => {
-      const routes = await readRoutes(this.paths, this.logger);
+      const current = await this.currentTable();
+      const previous = current.routes.find((route) => route.hostname === hostname);
+      const table: RouteTable = { ...current, routes: current.routes.filter((route) => route.hostname !== hostname) };
       const change = new FileChange();
-      if (routes.some((route) => route.hostname === hostname)) {
-        const others = routes.filter((route) => route.hostname !== hostname);
-        await change.write(this.paths.mapFile, renderHostsMap(others));
-      }
+      await writeRouteFiles(this.configOptions, table, change, this.slotCache);
 
-      await this.applyAtRuntime(
+      // A removal never reloads: the freed slot keeps its old rules in the running HAProxy but gets no traffic.
+      await this.commitTable(table, () => this.applyAtRuntime(
         { change: 'remove route', route_host: hostname },
         change,
-        () => runtime.removeRoute(this.runtimeApi, this.paths.mapFile, hostname, { signal }),
+        async () => {
+          const leftovers = await removeRouteAtRuntime(this.runtimeApi, this.paths, hostname, previous, { signal });
+          if (leftovers.length > 0) {
+            this.logger.warn({ route_host: hostname, servers: leftovers }, 'servers with open connections left in maintenance');
+          }
+        },
         signal,
-      );
+      ));
     });
   }
 
@@ -232,7 +286,29 @@ export class HaproxyIngress implements IngressProxy {
   }
 
   async listRoutes(): Promise<Route[]> {
-    return readRoutes(this.paths, this.logger);
+    const table = await this.currentTable();
+    return [...table.routes]
+      .sort((first, second) => (first.hostname < second.hostname ? -1 : 1))
+      .map((record) => ({ hostname: record.hostname, targets: record.targets, maintenance: record.maintenance, options: record.options }));
+  }
+
+  async routeStatus(signal?: AbortSignal): Promise<RouteStatus[]> {
+    if (this.process?.running !== true) return [];
+    const table = await this.currentTable();
+    const stats = parseShowStat(await this.runtimeApi.execute({ command: 'show stat' }, { signal }));
+    return table.routes.map((record) => {
+      const backend = `be_slot_${record.slot}`;
+      const counters = stats.backends.get(backend);
+      return {
+        hostname: record.hostname,
+        targets: record.targets.map((target, index) => {
+          const server = stats.servers.find((item) => item.backend === backend && item.server === `s${index}`);
+          return { ...target, state: server?.state ?? 'unknown', check: server?.check ?? null };
+        }),
+        requests: counters?.requests ?? 0,
+        errors: counters?.errors ?? 0,
+      };
+    });
   }
 
   async listCertificates(): Promise<string[]> {
@@ -248,7 +324,7 @@ export class HaproxyIngress implements IngressProxy {
   private async applyAtRuntime(
     fields: Record<string, unknown>,
     change: FileChange,
-    apply: () => Promise<void>,
+    apply: (() => Promise<void>) | undefined,
     signal: AbortSignal | undefined,
     revert?: () => Promise<void>,
   ): Promise<void> {
@@ -259,9 +335,13 @@ export class HaproxyIngress implements IngressProxy {
 
     const startedAt = Date.now();
     try {
-      await apply();
-      this.logger.info({ ...fields, duration_ms: Date.now() - startedAt }, 'change applied');
-      return;
+      if (apply === undefined) {
+        this.logger.info(fields, 'change needs a reload: the backend structure changed');
+      } else {
+        await apply();
+        this.logger.info({ ...fields, duration_ms: Date.now() - startedAt }, 'change applied');
+        return;
+      }
     } catch (err) {
       if (signal?.aborted) {
         // Restoring keeps the files in step with what HAProxy had before, so a retry applies the change again.
@@ -301,6 +381,7 @@ export class HaproxyIngress implements IngressProxy {
     try {
       if (!checked) await checkConfiguration(this.settings.binary, this.paths.configFile, signal);
       await current.reload(signal);
+      this.loadedStructures = renderHaproxyConfig(this.configOptions, await this.currentTable(), this.slotCache).slotStructures;
     } catch (err) {
       this.logger.error({ err, haproxy_pid: current.pid }, 'proxy reload failed');
       throw err;
@@ -309,6 +390,25 @@ export class HaproxyIngress implements IngressProxy {
       { haproxy_pid: current.pid, worker_pids: current.workerPids, duration_ms: Date.now() - startedAt },
       'proxy reloaded',
     );
+  }
+
+  private async currentTable(): Promise<RouteTable> {
+    this.routeTable ??= await readRouteTable(this.paths, this.logger);
+    return this.routeTable;
+  }
+
+  /**
+   * Makes `table` (already in the files) current and runs `apply`. A reload inside `apply` renders
+   * from it. When `apply` fails the files may have been restored, so the next change reads them again.
+   */
+  private async commitTable(table: RouteTable, apply: () => Promise<void>): Promise<void> {
+    this.routeTable = table;
+    try {
+      await apply();
+    } catch (err) {
+      this.routeTable = undefined;
+      throw err;
+    }
   }
 
   /** Throws when an HAProxy not started by this instance already responds on the admin socket. */

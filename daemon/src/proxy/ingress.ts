@@ -1,3 +1,5 @@
+import type { RouteOptions } from './route-options.js';
+
 /**
  * The ingress proxy as the reconciler sees it. Only modules under `proxy/` know the proxy's syntax;
  * everything handed in here has been validated by the caller (names are canonical lower-case
@@ -29,10 +31,38 @@ export interface IngressProxy {
   listRoutes(): Promise<Route[]>;
   /** The certificate ids the files on disk hold now. */
   listCertificates(): Promise<string[]>;
+  /**
+   * The running proxy's view of every route: state of each target and request counters. Empty
+   * when the proxy is not running.
+   */
+  routeStatus(signal?: AbortSignal): Promise<RouteStatus[]>;
 }
 
-/** One HTTP route: requests whose Host is `hostname` go to `target`. */
+export interface RouteTarget {
+  address: string;
+  port: number;
+}
+
+/**
+ * One HTTP route: requests whose Host is `hostname` are balanced over `targets`. With no targets,
+ * or with `maintenance` set, the route answers 503 with a maintenance page.
+ */
 export interface Route {
   hostname: string;
-  target: { address: string; port: number };
+  targets: RouteTarget[];
+  /** The guest is stopped: the targets are kept but get no traffic. */
+  maintenance?: boolean;
+  /** Settings of the route; missing fields take the defaults of route-options.ts. */
+  options?: Partial<RouteOptions>;
+}
+
+export type TargetState = 'up' | 'down' | 'maintenance' | 'drain' | 'unknown';
+
+export interface RouteStatus {
+  hostname: string;
+  targets: Array<RouteTarget & { state: TargetState; check: string | null }>;
+  /** HTTP requests the route's backend received since the proxy last started or reloaded. */
+  requests: number;
+  /** 5xx answers plus connection and response errors towards the targets, over the same period. */
+  errors: number;
 }

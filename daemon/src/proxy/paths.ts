@@ -12,7 +12,20 @@ export interface ProxyPaths {
   configDir: string;
   runDir: string;
   configFile: string;
+  /** Host → backend name. */
   mapFile: string;
+  /** Hosts served over plain HTTP instead of redirected (value `1`). */
+  plainHttpMapFile: string;
+  /** Host → `<max-age>:<0|1 includeSubDomains>`. */
+  hstsMapFile: string;
+  /** Host → tunnel timeout in milliseconds. */
+  tunnelMapFile: string;
+  /** Hosts whose DNS record Cloudflare proxies (value `1`). */
+  cloudflareMapFile: string;
+  /** Networks whose CF-Connecting-IP header is trusted, one per line. */
+  trustedProxiesFile: string;
+  /** The ingress's record of every route and its options. */
+  routesFile: string;
   crtListFile: string;
   certDir: string;
   fallbackCertificate: string;
@@ -36,6 +49,12 @@ export function buildProxyPaths(configDir: string, runDir: string): ProxyPaths {
     runDir: run,
     configFile: join(config, 'haproxy.cfg'),
     mapFile: join(config, 'hosts.map'),
+    plainHttpMapFile: join(config, 'plain-http.map'),
+    hstsMapFile: join(config, 'hsts.map'),
+    tunnelMapFile: join(config, 'tunnel-timeout.map'),
+    cloudflareMapFile: join(config, 'cloudflare-proxied.map'),
+    trustedProxiesFile: join(config, 'cloudflare-ranges.lst'),
+    routesFile: join(config, 'routes.json'),
     crtListFile: join(config, 'crt-list'),
     certDir: join(config, 'certs'),
     fallbackCertificate: join(config, 'fallback.pem'),

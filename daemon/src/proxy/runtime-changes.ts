@@ -11,7 +11,7 @@ function isRejection(err: unknown, pattern: RegExp): boolean {
 }
 
 /** Sets the map entry of `hostname`, adding it when the running map has none. */
-export async function applyRoute(
+export async function setMapEntry(
   api: RuntimeApi,
   mapFile: string,
   hostname: string,
@@ -28,7 +28,7 @@ export async function applyRoute(
 }
 
 /** Deletes the map entry of `hostname`; an entry that does not exist counts as deleted. */
-export async function removeRoute(
+export async function removeMapEntry(
   api: RuntimeApi,
   mapFile: string,
   hostname: string,
@@ -101,5 +101,67 @@ export async function removeCertificate(
     await api.execute({ command: `del ssl cert ${certificatePath}` }, options);
   } catch (err) {
     if (!isRejection(err, /doesn't exist|does not exist/i)) throw err;
+  }
+}
+
+/** A server of a route backend as the runtime API sees it. */
+export interface ServerSpec {
+  backend: string;
+  name: string;
+  address: string;
+  port: number;
+  /** Keywords from serverKeywords(): protocol and health check. */
+  keywords: readonly string[];
+  /** true: in maintenance (no traffic); false: ready. */
+  maintenance: boolean;
+  healthCheck: boolean;
+}
+
+/**
+ * Adds a dynamic server (HAProxy 2.6 `add server`, no experimental mode needed). A new server starts
+ * in maintenance, so it is enabled afterwards unless it should stay there. A leftover server of the
+ * same name, kept because it still had connections when it was removed, is deleted first.
+ */
+export async function addServer(api: RuntimeApi, server: ServerSpec, options: RuntimeRequestOptions): Promise<void> {
+  const id = `${server.backend}/${server.name}`;
+  const address = `${server.address}:${server.port}`;
+  const add = { command: ['add server', id, address, ...server.keywords].join(' '), expect: /New server registered/ };
+  try {
+    await api.execute(add, options);
+  } catch (err) {
+    if (!isRejection(err, /already exists/i)) throw err;
+    await deleteServer(api, server.backend, server.name, options);
+    await api.execute(add, options);
+  }
+  if (server.healthCheck) await api.execute({ command: `enable health ${id}` }, options);
+  if (!server.maintenance) await api.execute({ command: `set server ${id} state ready` }, options);
+}
+
+/** Moves an existing server to another address and port, and sets its state. */
+export async function updateServer(api: RuntimeApi, server: ServerSpec, options: RuntimeRequestOptions): Promise<void> {
+  const id = `${server.backend}/${server.name}`;
+  await api.execute({ command: `set server ${id} addr ${server.address} port ${server.port}` }, options);
+  await api.execute({ command: `set server ${id} state ${server.maintenance ? 'maint' : 'ready'}` }, options);
+}
+
+/**
+ * Puts a server in maintenance and deletes it. HAProxy refuses to delete a server that still has
+ * connections; it then stays in maintenance (no new traffic) and addServer() deletes it on reuse.
+ * Returns false in that case.
+ */
+export async function deleteServer(api: RuntimeApi, backend: string, name: string, options: RuntimeRequestOptions): Promise<boolean> {
+  const id = `${backend}/${name}`;
+  try {
+    await api.execute({ command: `set server ${id} state maint` }, options);
+  } catch (err) {
+    if (isRejection(err, /No such server|No such backend/i)) return true;
+    throw err;
+  }
+  try {
+    await api.execute({ command: `del server ${id}`, expect: /Server deleted/ }, options);
+    return true;
+  } catch (err) {
+    if (isRejection(err, /connection|still|cannot|Only servers/i) || (err instanceof RuntimeApiError && /connection/i.test(err.response))) return false;
+    throw err;
   }
 }

@@ -1,23 +1,62 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import proxmoxApi from 'proxmox-api';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
+import { claimedAddresses, netDevicesOf, parseInterfaces, type GuestInterface } from './guest-addresses.js';
 
-/** Where a guest's service can be reached from the ingress. */
+/** Node and address of a guest, as the ingress reaches it. */
 export interface GuestAddress {
   node: string;
   address: string;
 }
 
+/** One guest as `/cluster/resources?type=vm` lists it. */
+export interface GuestSummary {
+  vmid: number;
+  type: 'lxc' | 'qemu';
+  node: string;
+  status: string;
+}
+
+/** Origin of a resolved address. */
+export type AddressSource = 'pinned' | 'static' | 'dhcp' | 'agent';
+
+export interface ResolvedGuest {
+  vmid: number;
+  node: string;
+  type: 'lxc' | 'qemu';
+  running: boolean;
+  /** null when the guest is stopped and has no static address. */
+  address: string | null;
+  source: AddressSource | null;
+}
+
+/** The address choice an admin made for one target. */
+export interface TargetPinning {
+  /** Read only this device, `net0`..`net31`. */
+  interface?: string;
+  /** Use this address and skip the lookup. */
+  address?: string;
+}
+
 /** Guests as the reconciler sees them; only modules under `pve/` know the PVE API paths. */
 export interface GuestDirectory {
   /**
-   * Returns the node and the IPv4 address of container `vmid`: the first address of a non-loopback
-   * interface when the container runs, else the static address of its first network device.
-   * Throws GUEST_NOT_FOUND or GUEST_NO_ADDRESS.
+   * Returns the node and the IPv4 address of container `vmid`. Throws GUEST_NOT_FOUND or
+   * GUEST_NO_ADDRESS. Kept for callers that need one running address.
    */
   resolveAddress(vmid: number, signal?: AbortSignal): Promise<GuestAddress>;
+  /** Every guest of the cluster with its node and status (one `/cluster/resources` call). */
+  listGuests(signal?: AbortSignal): Promise<GuestSummary[]>;
+  /**
+   * Finds where guest `vmid` runs and its address, in this order: the pinned address; the static
+   * `ip=` (then `ip6=`) of the pinned or first `netN`; the running container's `/interfaces`
+   * (DHCP) for that device; the QEMU guest agent for VMs. Throws GUEST_NOT_FOUND when the guest
+   * does not exist.
+   */
+  resolveGuest(vmid: number, pin: TargetPinning, signal?: AbortSignal, guests?: GuestSummary[]): Promise<ResolvedGuest>;
+  /** The guests other than `vmid` that claim `address` in their config or on a running interface. */
+  claimsOf(address: string, exceptVmid: number, signal?: AbortSignal, guests?: GuestSummary[]): Promise<number[]>;
 }
 
 export interface PveGuestDirectorySettings {
@@ -32,28 +71,12 @@ interface ResourceItem {
   type?: string;
   vmid?: number;
   node?: string;
-}
-
-interface InterfaceItem {
-  name?: string;
-  'ip-addresses'?: Array<{ 'ip-address'?: string; 'ip-address-type'?: string }>;
+  status?: string;
 }
 
 function translate(err: unknown, action: string): AppError {
   if (err instanceof AppError) return err;
   return new AppError('PVE_API_FAILED', `Unable to ${action} through the PVE API: ${(err as Error).message}; check that pveproxy runs and that the daemon's API token is valid`, { cause: err });
-}
-
-/** Reads the static IPv4 address from a `netN` property string, e.g. `name=eth0,...,ip=10.0.0.5/24`. */
-export function staticAddressOf(netConfig: string): string | null {
-  for (const part of netConfig.split(',')) {
-    const [key, value] = part.split('=', 2);
-    if (key === 'ip' && value !== undefined) {
-      const address = value.split('/')[0] ?? '';
-      return isIP(address) === 4 ? address : null;
-    }
-  }
-  return null;
 }
 
 /**
@@ -81,52 +104,91 @@ export class PveGuestDirectory implements GuestDirectory {
   }
 
   async resolveAddress(vmid: number, signal?: AbortSignal): Promise<GuestAddress> {
+    const guest = await this.resolveGuest(vmid, {}, signal);
+    if (guest.address === null) {
+      throw new AppError('GUEST_NO_ADDRESS', `Guest ${vmid} on node ${guest.node} has no address: it is stopped or gets its address by DHCP; start it or give net0 a static ip`);
+    }
+    return { node: guest.node, address: guest.address };
+  }
+
+  async listGuests(signal?: AbortSignal): Promise<GuestSummary[]> {
     signal?.throwIfAborted();
     let resources: ResourceItem[];
     try {
-      resources = (await this.api.cluster.resources.$get({ type: 'vm' }));
+      resources = await this.api.cluster.resources.$get({ type: 'vm' });
     } catch (err) {
       throw translate(err, 'list the guests of the cluster');
     }
-    const guest = resources.find((item) => item.vmid === vmid);
-    if (guest === undefined || guest.node === undefined) {
+    const guests: GuestSummary[] = [];
+    for (const item of resources) {
+      if ((item.type !== 'lxc' && item.type !== 'qemu') || typeof item.vmid !== 'number' || typeof item.node !== 'string') continue;
+      guests.push({ vmid: item.vmid, type: item.type, node: item.node, status: item.status ?? 'unknown' });
+    }
+    return guests;
+  }
+
+  async resolveGuest(vmid: number, pin: TargetPinning, signal?: AbortSignal, known?: GuestSummary[]): Promise<ResolvedGuest> {
+    const guests = known ?? (await this.listGuests(signal));
+    const guest = guests.find((item) => item.vmid === vmid);
+    if (guest === undefined) {
       throw new AppError('GUEST_NOT_FOUND', `Guest ${vmid} does not exist in this cluster, or the daemon's API token lacks VM.Audit on /vms/${vmid}`);
     }
-    if (guest.type !== 'lxc') {
-      throw new AppError('GUEST_NOT_FOUND', `Guest ${vmid} is a ${guest.type ?? 'unknown'} guest; only containers (lxc) can be exposed`, { retryable: false });
-    }
-    const node = guest.node;
-    const container = this.api.nodes.$(node).lxc.$(vmid);
+    const base = { vmid, node: guest.node, type: guest.type, running: guest.status === 'running' };
+    if (pin.address !== undefined) return { ...base, address: pin.address, source: 'pinned' };
 
+    const devices = netDevicesOf(await this.readConfig(guest, signal));
+    const chosen = pin.interface === undefined ? devices : devices.filter((device) => device.key === pin.interface);
+    if (pin.interface !== undefined && chosen.length === 0) {
+      throw new AppError('GUEST_NO_ADDRESS', `Guest ${vmid} has no network device ${pin.interface}; choose another interface or clear the pin`, { retryable: false });
+    }
+    const device = chosen[0];
+    const staticAddress = device?.ipv4 ?? device?.ipv6 ?? null;
+    if (staticAddress !== null) return { ...base, address: staticAddress, source: 'static' };
+    if (!base.running) return { ...base, address: null, source: null };
+
+    const interfaces = await this.readInterfaces(guest, signal);
+    const match = interfaces.find((item) => (device?.hwaddr != null && item.hwaddr === device.hwaddr) || (device?.name != null && item.name === device.name)) ?? (device === undefined ? interfaces[0] : undefined);
+    const live = match?.ipv4[0] ?? match?.ipv6[0] ?? null;
+    if (live !== null) return { ...base, address: live, source: guest.type === 'qemu' ? 'agent' : 'dhcp' };
+    return { ...base, address: null, source: null };
+  }
+
+  async claimsOf(address: string, exceptVmid: number, signal?: AbortSignal, known?: GuestSummary[]): Promise<number[]> {
+    const guests = known ?? (await this.listGuests(signal));
+    const claims: number[] = [];
+    // NOTE: this reads the config (and, when running, the interfaces) of every other guest, so it
+    // costs up to two API calls per guest; callers run it only for an address they have not used before.
+    for (const guest of guests) {
+      if (guest.vmid === exceptVmid) continue;
+      const devices = netDevicesOf(await this.readConfig(guest, signal).catch(() => ({})));
+      const interfaces = guest.status === 'running' ? await this.readInterfaces(guest, signal).catch(() => []) : [];
+      if (claimedAddresses(devices, interfaces).has(address)) claims.push(guest.vmid);
+    }
+    return claims;
+  }
+
+  private async readConfig(guest: GuestSummary, signal?: AbortSignal): Promise<Record<string, unknown>> {
     signal?.throwIfAborted();
-    let interfaces: InterfaceItem[] | null;
     try {
-      interfaces = (await container.interfaces.$get());
+      const node = this.api.nodes.$(guest.node);
+      return guest.type === 'lxc' ? await node.lxc.$(guest.vmid).config.$get() : await node.qemu.$(guest.vmid).config.$get();
     } catch (err) {
-      throw translate(err, `read the network interfaces of container ${vmid}`);
+      throw translate(err, `read the configuration of guest ${guest.vmid} on node ${guest.node}`);
     }
-    for (const item of interfaces ?? []) {
-      if (item.name === 'lo') continue;
-      const address = item['ip-addresses']?.find((entry) => entry['ip-address-type'] === 'inet')?.['ip-address'];
-      if (address !== undefined && isIP(address) === 4) return { node, address };
-    }
+  }
 
-    // A stopped container has no interface data; its static configuration still names the address.
-    let config: Record<string, unknown>;
+  private async readInterfaces(guest: GuestSummary, signal?: AbortSignal): Promise<GuestInterface[]> {
+    signal?.throwIfAborted();
+    const node = this.api.nodes.$(guest.node);
     try {
-      config = (await container.config.$get());
+      if (guest.type === 'lxc') return parseInterfaces(await node.lxc.$(guest.vmid).interfaces.$get());
+      // TODO: the PVE simulator has no QEMU guests, so this agent path is untested; the answer is
+      // `{ result: [...] }`, and an agent error shows up as `result.error`.
+      const answer = (await node.qemu.$(guest.vmid).agent['network-get-interfaces'].$get()) as { result?: unknown };
+      return parseInterfaces(answer.result);
     } catch (err) {
-      throw translate(err, `read the configuration of container ${vmid}`);
+      this.logger.debug({ vmid: guest.vmid, node: guest.node, err }, 'guest interfaces unavailable');
+      return [];
     }
-    for (let index = 0; index < 32; index++) {
-      const net = config[`net${index}`];
-      if (typeof net !== 'string') continue;
-      const address = staticAddressOf(net);
-      if (address !== null) {
-        this.logger.debug({ vmid, node, address }, 'container has no live address, using its static address');
-        return { node, address };
-      }
-    }
-    throw new AppError('GUEST_NO_ADDRESS', `Container ${vmid} on node ${node} has no IPv4 address: it is stopped or gets its address by DHCP; start it or give net0 a static ip`);
   }
 }

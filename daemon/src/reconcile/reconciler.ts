@@ -10,7 +10,9 @@ import type { CertificateFiles } from '../store/certificate-files.js';
 import type { Condition, StoredCertificate, StoredDomain, StoredService } from '../store/model.js';
 import type { StateStore } from '../store/state-store.js';
 import { retryDelay } from './backoff.js';
+import { certificateSlot, type CertificateManager } from './certificate-manager.js';
 import { setCondition } from './conditions.js';
+import { checkReachable, resolveServiceTargets, type ResolvedTargets } from './guest-targets.js';
 import { deleteOwnedRecords, ensureAddressRecords } from './dns-records.js';
 
 export interface ReconcilerDeps {
@@ -22,6 +24,8 @@ export interface ReconcilerDeps {
   proxy: IngressProxy;
   /** The DNS provider of a domain, built from its stored credentials. */
   dnsFor(domain: StoredDomain): Promise<DnsProvider>;
+  /** Orders, installs and renews certificates. */
+  certificateManager: CertificateManager;
   logger: Logger;
 }
 
@@ -150,11 +154,9 @@ export class Reconciler {
     const signal = this.abort.signal;
     const { fqdn } = service;
 
-    // Guest address.
+    // Guest addresses.
     step.current = 'guest';
-    const guest = await this.deps.guests.resolveAddress(service.vmid, signal);
-    const target = { address: guest.address, port: service.port };
-    await this.markTrue(fqdn, 'guest', 'AddressResolved', `container ${service.vmid} on node ${guest.node} at ${guest.address}`);
+    const resolved = await this.resolveGuests(service, log, signal);
 
     // Address records.
     step.current = 'dns';
@@ -164,45 +166,83 @@ export class Reconciler {
     await ensureAddressRecords(dns, zone, fqdn, this.deps.config.site.addresses, comment, log, signal);
     await this.markTrue(fqdn, 'dns', 'RecordsPresent', `${fqdn} points at ${this.deps.config.site.addresses.join(', ')} in zone ${zone.name}`);
 
-    // Certificate.
+    // Certificate: ordered when missing and installed in the proxy; renewal passes renew it.
     step.current = 'certificate';
-    const stored = this.deps.state.snapshot().certificates.find((item) => item.id === fqdn);
-    let pair = stored === undefined ? null : await this.deps.certificates.load(fqdn);
-    if (stored === undefined || pair === null || stored.directory !== domain.acmeDirectory || renewalDue(stored)) {
-      await this.markUnknown(fqdn, 'certificate', 'Ordering', `ordering a certificate for ${fqdn} from ${domain.acmeDirectory}`);
-      const issued = await this.deps.issuer.issue(domain, dns, [fqdn], signal);
-      pair = { chainPem: issued.chainPem, keyPem: issued.keyPem };
-      await this.deps.certificates.save(fqdn, pair);
-      const record: StoredCertificate = {
-        id: fqdn,
-        domain: domain.name,
-        names: issued.names,
-        serial: issued.serial,
-        notBefore: issued.notBefore.toISOString(),
-        notAfter: issued.notAfter.toISOString(),
-        issuedAt: new Date().toISOString(),
-        directory: domain.acmeDirectory,
-      };
-      await this.deps.state.update((state) => {
-        state.certificates = state.certificates.filter((item) => item.id !== fqdn);
-        state.certificates.push(record);
-      });
+    const slot = certificateSlot(domain, fqdn);
+    if (!this.deps.state.snapshot().certificates.some((item) => item.id === slot.id)) {
+      await this.markUnknown(fqdn, 'certificate', 'Ordering', `ordering certificate ${slot.id} for ${slot.names.join(', ')} from ${domain.acmeDirectory}`);
     }
-    const certificate = this.deps.state.snapshot().certificates.find((item) => item.id === fqdn);
-    await this.markTrue(fqdn, 'certificate', 'Issued', `serial ${certificate?.serial ?? 'unknown'}, valid until ${certificate?.notAfter ?? 'unknown'}`);
+    const certificate = await this.deps.certificateManager.ensureForService(domain, fqdn, signal);
+    await this.markTrue(fqdn, 'certificate', 'Issued', `certificate ${certificate.id}, serial ${certificate.serial}, valid until ${certificate.notAfter}`);
 
     // Route.
     step.current = 'route';
-    await this.deps.proxy.setCertificate(fqdn, pair.chainPem, pair.keyPem, signal);
-    await this.deps.proxy.setRoute({ hostname: fqdn, target }, signal);
+    await this.applyRoute(service, resolved, signal);
+    log.info({ targets: resolved.routeTargets, maintenance: resolved.maintenance }, 'service reconciled');
+  }
+
+  /**
+   * Guest step: resolves every target, records where the guests are, and checks new addresses for
+   * a TCP listener. An unreachable port is a warning in the condition message, not a failure,
+   * because the guest may still be starting.
+   */
+  private async resolveGuests(service: StoredService, log: Logger, signal: AbortSignal): Promise<ResolvedTargets> {
+    const resolved = await resolveServiceTargets(this.deps.guests, service, signal);
+    const unreachable: string[] = [];
+    for (const target of resolved.newTargets) {
+      if (!(await checkReachable(target))) unreachable.push(`${target.address}:${target.port}`);
+    }
+    const condition = { ...resolved.condition };
+    if (unreachable.length > 0) {
+      condition.message += `; warning: no TCP listener at ${unreachable.join(', ')} yet (the guest may be starting)`;
+      log.warn({ targets: unreachable }, 'target not reachable over TCP');
+    }
+    await this.deps.state.update((state) => {
+      const current = state.services.find((item) => item.fqdn === service.fqdn);
+      if (current === undefined) return;
+      current.observed.targets = resolved.observed;
+      setCondition(current.conditions, condition);
+    });
+    return resolved;
+  }
+
+  /** Route step: hands the resolved targets and the service options to the ingress. */
+  private async applyRoute(service: StoredService, resolved: ResolvedTargets, signal: AbortSignal): Promise<void> {
+    const { fqdn } = service;
+    const first = resolved.routeTargets[0] ?? null;
+    await this.deps.proxy.setRoute({ hostname: fqdn, targets: resolved.routeTargets, maintenance: resolved.maintenance, options: service.options }, signal);
+    const where = resolved.routeTargets.map((target) => `${target.address}:${target.port}`).join(', ') || 'no target';
+    const message = resolved.maintenance ? `https://${fqdn} answers 503 (maintenance page): no running guest (${where})` : `https://${fqdn} is routed to ${where}`;
     await this.deps.state.update((state) => {
       const current = state.services.find((item) => item.fqdn === fqdn);
       if (current === undefined) return;
-      current.observed.target = target;
-      current.retry = { failures: 0, nextAttemptAt: null, lastError: null };
-      setCondition(current.conditions, { type: 'route', status: 'true', reason: 'Routed', message: `https://${fqdn} is routed to ${target.address}:${target.port}` });
+      current.observed.target = first;
+      if (resolved.condition.status === 'true') current.retry = { failures: 0, nextAttemptAt: null, lastError: null };
+      setCondition(current.conditions, { type: 'route', status: 'true', reason: resolved.maintenance ? 'Maintenance' : 'Routed', message });
     });
-    log.info({ target }, 'service reconciled');
+  }
+
+  /**
+   * Re-resolves the guests of an already routed service and updates its route, without the DNS
+   * and certificate steps. The guest watcher calls this when a guest moved, stopped, started or
+   * changed its address.
+   */
+  async refreshRoute(fqdn: string): Promise<void> {
+    const service = this.deps.state.snapshot().services.find((item) => item.fqdn === fqdn);
+    if (service === undefined || service.deleting) return;
+    if (!service.conditions.some((item) => item.type === 'route' && item.status === 'true')) {
+      // Never routed yet: the full pass does everything.
+      this.enqueue(fqdn);
+      return;
+    }
+    const log = this.logger.child({ service: fqdn, vmid: service.vmid });
+    try {
+      const resolved = await this.resolveGuests(service, log, this.abort.signal);
+      await this.applyRoute(service, resolved, this.abort.signal);
+      log.info({ targets: resolved.routeTargets, maintenance: resolved.maintenance }, 'route refreshed');
+    } catch (err) {
+      await this.recordFailure(fqdn, 'guest', err, log);
+    }
   }
 
   private async removeService(service: StoredService, domain: StoredDomain, log: Logger, step: { current: Condition['type'] }): Promise<void> {
@@ -223,6 +263,7 @@ export class Reconciler {
     await this.deps.certificates.remove(fqdn);
     await this.deps.state.update((state) => {
       state.certificates = state.certificates.filter((item) => item.id !== fqdn);
+      state.certificateLifecycles = (state.certificateLifecycles ?? []).filter((item) => item.id !== fqdn);
       state.services = state.services.filter((item) => item.fqdn !== fqdn);
     });
     log.info({ records_deleted: deleted }, 'service removed');

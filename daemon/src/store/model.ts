@@ -1,5 +1,7 @@
 /** Types of the stored documents: desired state written by the API, status written by the reconciler. */
 
+import type { RouteOptions } from '../proxy/route-options.js';
+
 /** One step's outcome on an object, in the manner of Kubernetes conditions. */
 export interface Condition {
   type: 'guest' | 'dns' | 'certificate' | 'route';
@@ -17,7 +19,16 @@ export interface StoredDomain {
   acmeDirectory: string;
   acmeEmail: string;
   createdAt: string;
+  /** `per-service` (default when absent) or one `example.com` + `*.example.com` certificate. */
+  certificateMode?: CertificateMode;
+  /** Key of new certificates; `ecdsa-p256` when absent. */
+  keyType?: KeyType;
+  /** CAs tried in order after repeated failure at `acmeDirectory`. */
+  fallbackIssuers?: Array<{ directory: string; email: string }>;
 }
+
+export type CertificateMode = 'per-service' | 'wildcard';
+export type KeyType = 'ecdsa-p256' | 'ecdsa-p384' | 'rsa-2048' | 'rsa-4096';
 
 export interface StoredService {
   /** Canonical fully qualified name; the service's id. */
@@ -26,6 +37,12 @@ export interface StoredService {
   domain: string;
   vmid: number;
   port: number;
+  /** Pins the address of the first target: a `netN` key to read, or a fixed address. */
+  pin?: TargetPin;
+  /** Further targets balanced with the first one. */
+  extraTargets?: ServiceTarget[];
+  /** Ingress options; missing fields take the defaults of proxy/route-options.ts. */
+  options?: Partial<ServiceOptions>;
   createdAt: string;
   /** Set by DELETE; the reconciler removes what the service created, then the service. */
   deleting: boolean;
@@ -33,8 +50,33 @@ export interface StoredService {
   /** What the reconciler last applied, so that a change of target is noticed. */
   observed: {
     target: { address: string; port: number } | null;
+    /** Every target as last resolved: guest, node, address and whether the guest runs. */
+    targets?: ObservedTarget[];
   };
   retry: RetryState;
+}
+
+export type ServiceOptions = RouteOptions;
+
+export interface TargetPin {
+  /** `net0`..`net31`: read this device's address only. */
+  interface?: string;
+  /** Use this address and skip the lookup. */
+  address?: string;
+}
+
+export interface ServiceTarget extends TargetPin {
+  vmid: number;
+  port: number;
+}
+
+export interface ObservedTarget {
+  vmid: number;
+  port: number;
+  node: string | null;
+  address: string | null;
+  /** running, stopped, or missing when the guest no longer exists. */
+  guest: 'running' | 'stopped' | 'missing';
 }
 
 export interface RetryState {
@@ -55,6 +97,64 @@ export interface StoredCertificate {
   issuedAt: string;
   /** The ACME directory that issued it. */
   directory: string;
+  keyType?: KeyType;
+  mode?: CertificateMode;
+  /** RFC 9773 certificate identifier, base64url(AKI keyIdentifier).base64url(serial). */
+  ariCertId?: string;
+}
+
+/** An order that was created and not yet finished, so that a restart resumes it. */
+export interface PendingOrder {
+  url: string;
+  directory: string;
+  names: string[];
+  keyType: KeyType;
+  /** ARI certificate identifier of the certificate this order replaces, or null. */
+  replaces: string | null;
+  createdAt: string;
+}
+
+/** Renewal bookkeeping of one certificate id, kept apart from the issued certificate. */
+export interface CertificateLifecycle {
+  /** Certificate id (`app.example.com`, or `*.example.com` in wildcard mode). */
+  id: string;
+  domain: string;
+  names: string[];
+  failures: number;
+  /** Last error verbatim from the CA or DNS provider, secrets removed. */
+  lastError: string | null;
+  lastErrorAt: string | null;
+  /** ISO time before which no order is sent, or null. */
+  nextAttemptAt: string | null;
+  /** Set for errors that waiting cannot heal; cleared when `configFingerprint` changes. */
+  blocked: boolean;
+  /** Hash of the domain settings that the failure count belongs to. */
+  configFingerprint: string;
+  pendingOrder: PendingOrder | null;
+  /** RFC 9773 suggested window, the time picked inside it and when to fetch it again. */
+  ari: { start: string; end: string; selected: string; checkAfter: string; explanationUrl: string | null } | null;
+  /** When the certificate is renewed next and which rule set that time. */
+  renewAt: string | null;
+  renewRule: string | null;
+  /** Index into [acmeDirectory, ...fallbackIssuers] used for the next order. */
+  issuerIndex: number;
+  /** Expiry warning text while renewal is failing close to expiry, or null. */
+  warning: string | null;
+  warnedAt: string | null;
+}
+
+/** One order or issuance counted against a CA's rate limits. */
+export interface IssuanceRecord {
+  directory: string;
+  account: string;
+  /** Registered domain (the Cloudflare zone). */
+  registeredDomain: string;
+  /** Sorted, comma-joined identifiers of the order. */
+  nameSet: string;
+  kind: 'order' | 'certificate';
+  /** ARI renewals (orders naming `replaces`) are exempt from Let's Encrypt's limits. */
+  renewal: boolean;
+  at: string;
 }
 
 export interface StoredAcmeAccount {
@@ -69,8 +169,11 @@ export interface StateDocument {
   services: StoredService[];
   certificates: StoredCertificate[];
   acmeAccounts: StoredAcmeAccount[];
+  /** Absent in state files written before renewal tracking existed. */
+  certificateLifecycles?: CertificateLifecycle[];
+  issuanceLedger?: IssuanceRecord[];
 }
 
 export function emptyState(): StateDocument {
-  return { version: 1, domains: [], services: [], certificates: [], acmeAccounts: [] };
+  return { version: 1, domains: [], services: [], certificates: [], acmeAccounts: [], certificateLifecycles: [], issuanceLedger: [] };
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { AppError } from '../errors.js';
 import { fileKey } from '../names.js';
 
-export type SecretKind = 'cloudflare' | 'acme-account' | 'certificate-key';
+export type SecretKind = 'cloudflare' | 'acme-account' | 'certificate-key' | 'certificate-order-key';
 
 /**
  * Secrets kept as root-only files (mode 0600 in 0700 folders), one file per secret, so that the

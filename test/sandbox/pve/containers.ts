@@ -11,7 +11,10 @@ export type ConfigValue = string | number;
 /** One simulated LXC container: its config file, run state and firewall rules. */
 export interface ContainerState {
   readonly vmid: number;
-  readonly address: string;
+  /** The node the container is on; migrateContainer() changes it. */
+  node: string;
+  /** The address eth0 reports; with `ip=dhcp` it is not in the config. */
+  address: string;
   readonly port: number;
   status: 'running' | 'stopped';
   /** Milliseconds since the epoch when the container last started. */
@@ -42,7 +45,7 @@ export function normalizeTags(tags: readonly string[]): string[] {
   return [...unique].sort();
 }
 
-export function createContainerState(container: SimContainer, now: number): ContainerState {
+export function createContainerState(container: SimContainer, now: number, node: string): ContainerState {
   if (!Number.isInteger(container.vmid) || container.vmid < 100 || container.vmid > 999_999_999) {
     throw new Error(`invalid vmid ${container.vmid}: PVE guest ids are integers from 100 to 999999999`);
   }
@@ -64,6 +67,7 @@ export function createContainerState(container: SimContainer, now: number): Cont
   if (tags.length > 0) config.set('tags', tags.join(';'));
   return {
     vmid: container.vmid,
+    node,
     address: container.address,
     port: container.port,
     status: container.status ?? 'running',
@@ -200,12 +204,12 @@ export function containerListItem(state: ContainerState, now: number): Record<st
 }
 
 /** Builds one guest item of `GET /cluster/resources`. */
-export function containerResource(state: ContainerState, nodeName: string, now: number): Record<string, ConfigValue> {
+export function containerResource(state: ContainerState, now: number): Record<string, ConfigValue> {
   const item: Record<string, ConfigValue> = {
     id: `lxc/${state.vmid}`,
     type: 'lxc',
     vmid: state.vmid,
-    node: nodeName,
+    node: state.node,
     name: String(state.config.get('hostname') ?? `CT${state.vmid}`),
     status: state.status,
     template: 0,

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -20,11 +21,13 @@ const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
 export async function startPveSimulator(options: PveSimulatorOptions = {}): Promise<PveSimulator> {
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? Date.now;
+  const wwwKey = options.wwwKey ?? generateWwwKey();
   const state: SimulatorState = {
     nodeName: options.nodeName ?? 'pve1',
+    nodes: [options.nodeName ?? 'pve1', ...(options.otherNodes ?? [])],
     containers: new Map<number, ContainerState>(),
     access: new AccessStore(),
-    tickets: new TicketAuthority(now),
+    tickets: new TicketAuthority(now, wwwKey),
     now,
   };
   const routes = createRoutes(now());
@@ -35,7 +38,7 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
     if (state.containers.has(container.vmid)) {
       throw new Error(`container ${container.vmid} already exists on the simulator; pick another vmid`);
     }
-    state.containers.set(container.vmid, createContainerState(container, now()));
+    state.containers.set(container.vmid, createContainerState(container, now(), state.nodeName));
   };
   for (const container of options.containers ?? []) addContainer(container);
 
@@ -49,6 +52,7 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
     host,
     port,
     nodeName: state.nodeName,
+    wwwKey,
     requestLog,
     addUser: (userid, password, privileges) => state.access.addUser(userid, password, privileges),
     addApiToken: (userid, tokenName, secret, tokenOptions) => state.access.addApiToken(userid, tokenName, secret, tokenOptions),
@@ -59,8 +63,39 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
       if (container.status !== status && status === 'running') container.startedAt = now();
       container.status = status;
     },
+    migrateContainer(vmid, node) {
+      const container = requireContainer(state, vmid, 'migrate');
+      if (!state.nodes.includes(node)) throw new Error(`cannot migrate container ${vmid} to ${node}: the simulator's nodes are ${state.nodes.join(', ')}`);
+      container.node = node;
+    },
+    setContainerAddress(vmid, address, addressOptions = {}) {
+      const container = requireContainer(state, vmid, 'readdress');
+      container.address = address;
+      const net0 = String(container.config.get('net0') ?? '');
+      const ip = addressOptions.dhcp === true ? 'dhcp' : `${address}/8`;
+      container.config.set('net0', net0.replace(/(^|,)ip=[^,]*/, `$1ip=${ip}`));
+    },
+    destroyContainer(vmid) {
+      requireContainer(state, vmid, 'destroy');
+      state.containers.delete(vmid);
+    },
     stop: () => closeServer(server),
   };
+}
+
+/**
+ * Makes the stand-in for `/etc/pve/pve-www.key`: a 2048-bit RSA key in PKCS#1 PEM, as pve-cluster
+ * `Cluster/Setup.pm` `gen_pve_www_key` writes it. Only its bytes matter, as the CSRF secret's input.
+ */
+function generateWwwKey(): string {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+}
+
+function requireContainer(state: SimulatorState, vmid: number, action: string): ContainerState {
+  const container = state.containers.get(vmid);
+  if (container === undefined) throw new Error(`cannot ${action} container ${vmid}: it does not exist; call addContainer first`);
+  return container;
 }
 
 async function listen(server: Server, host: string): Promise<number> {
@@ -176,7 +211,7 @@ function handleApiCall(
   }
   checkPermissions(state, route.permissions, auth.authid, uriParameters);
 
-  if (route.proxyToNode && uriParameters.node !== state.nodeName) {
+  if (route.proxyToNode && !state.nodes.includes(uriParameters.node ?? '')) {
     throw new ApiError(500, `no such cluster node '${uriParameters.node ?? ''}'\n`);
   }
 

@@ -5,17 +5,27 @@ export const TICKET_LIFETIME_S = 7200;
 export const AUTH_GRACE_PERIOD_S = 300;
 
 /**
+ * Derives the CSRF secret from the contents of `/etc/pve/pve-www.key` as pve-access-control
+ * `AccessControl.pm` does: base64 (without padding) of HMAC-SHA256 over the file with an empty key.
+ */
+export function csrfSecretOf(wwwKey: string): string {
+  return createHmac('sha256', '').update(wwwKey).digest('base64').replace(/=+$/, '');
+}
+
+/**
  * Issues and verifies tickets shaped like PVE's, `PVE:<userid>:<8 hex digits>::<base64 signature>`.
  * PVE signs with an RSA key. The simulator signs with HMAC-SHA256 under a key made at start, so
- * tickets of one simulator instance are invalid on another.
+ * tickets of one simulator instance are invalid on another. CSRF tokens are made exactly as PVE
+ * makes them from the www key, so a daemon that reads the same key file can verify them.
  */
 export class TicketAuthority {
   readonly #ticketKey = randomBytes(32);
-  readonly #csrfKey = randomBytes(32);
+  readonly #csrfSecret: string;
   readonly #now: () => number;
 
-  constructor(now: () => number) {
+  constructor(now: () => number, wwwKey: string) {
     this.#now = now;
+    this.#csrfSecret = csrfSecretOf(wwwKey);
   }
 
   issueTicket(userid: string): string {
@@ -36,7 +46,7 @@ export class TicketAuthority {
   /** CSRF token `<8 hex digits>:<base64 HMAC-SHA256 of "<time>:<userid>" without padding>` (pve-common `Ticket.pm`). */
   issueCsrfToken(userid: string): string {
     const timestamp = hexTimestamp(this.#nowSeconds());
-    return `${timestamp}:${this.#sign(this.#csrfKey, `${timestamp}:${userid}`, false)}`;
+    return `${timestamp}:${this.#sign(this.#csrfSecret, `${timestamp}:${userid}`, false)}`;
   }
 
   verifyCsrfToken(userid: string, token: string | undefined): boolean {
@@ -44,7 +54,7 @@ export class TicketAuthority {
     const match = /^([A-Z0-9]{8}):(\S+)$/.exec(token);
     if (match === null) return false;
     const [, timestamp = '', signature = ''] = match;
-    if (!safeEqual(signature, this.#sign(this.#csrfKey, `${timestamp}:${userid}`, false))) return false;
+    if (!safeEqual(signature, this.#sign(this.#csrfSecret, `${timestamp}:${userid}`, false))) return false;
     return this.#withinWindow(timestamp);
   }
 
@@ -57,7 +67,7 @@ export class TicketAuthority {
     return Math.floor(this.#now() / 1000);
   }
 
-  #sign(key: Buffer, data: string, padded: boolean): string {
+  #sign(key: Buffer | string, data: string, padded: boolean): string {
     const digest = createHmac('sha256', key).update(data).digest('base64');
     return padded ? digest : digest.replace(/=+$/, '');
   }

@@ -14,8 +14,10 @@ export interface SimContainer {
 export interface PveSimulatorOptions {
   /** Loopback address to bind; defaults to 127.0.0.1. */
   host?: string;
-  /** Name of the single cluster node; defaults to 'pve1'. */
+  /** Name of the first cluster node, where containers are created; defaults to 'pve1'. */
   nodeName?: string;
+  /** Further nodes that containers can migrate to. */
+  otherNodes?: string[];
   containers?: SimContainer[];
   /**
    * Delay before a 401 response is sent. pveproxy delays every unauthorized response by 3 s, but
@@ -24,6 +26,8 @@ export interface PveSimulatorOptions {
   unauthorizedDelayMs?: number;
   /** Clock in milliseconds since the epoch; tests replace it to age tickets. Defaults to Date.now. */
   now?: () => number;
+  /** Contents of the stand-in `/etc/pve/pve-www.key`, the input of the CSRF secret; a new RSA key by default. */
+  wwwKey?: string;
 }
 
 /** ACL path (such as '/', '/vms', '/vms/101') mapped to the privilege names granted there. */
@@ -53,6 +57,12 @@ export interface PveSimulator {
   readonly port: number;
   readonly nodeName: string;
   /**
+   * Contents of the simulated `/etc/pve/pve-www.key`. A daemon that reads these bytes from its
+   * configured key file verifies the CSRF tokens the simulator issues, as a daemon running as root
+   * on a node would read the real file.
+   */
+  readonly wwwKey: string;
+  /**
    * Adds or replaces a user with a password and ACLs. Every ACL propagates, and the entry on the
    * most specific path wins, as in PVE. 'root@pam' has every privilege regardless of its ACLs.
    */
@@ -65,6 +75,12 @@ export interface PveSimulator {
   addApiToken(userid: string, tokenName: string, secret: string, options?: ApiTokenOptions): string;
   addContainer(container: SimContainer): void;
   setContainerStatus(vmid: number, status: 'running' | 'stopped'): void;
+  /** Moves a container to another node, as a finished migration does. */
+  migrateContainer(vmid: number, node: string): void;
+  /** Changes the address eth0 reports; with `dhcp` the config says `ip=dhcp`, else `ip=<address>/8`. */
+  setContainerAddress(vmid: number, address: string, options?: { dhcp?: boolean }): void;
+  /** Removes a container and its config, as `pct destroy` does. */
+  destroyContainer(vmid: number): void;
   readonly requestLog: ReadonlyArray<RequestLogEntry>;
   stop(): Promise<void>;
 }

@@ -64,7 +64,7 @@ export function createClusterRoutes(startedAt: number): readonly Route[] {
     if (type === undefined || type === 'vm') {
       for (const container of [...state.containers.values()].sort((a, b) => a.vmid - b.vmid)) {
         if (state.access.hasPrivilege(authid, `/vms/${container.vmid}`, 'VM.Audit')) {
-          resources.push(containerResource(container, state.nodeName, now));
+          resources.push(containerResource(container, now));
         }
       }
     }

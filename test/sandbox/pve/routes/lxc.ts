@@ -14,8 +14,10 @@ import { NODE_PARAMETER, VMID_PARAMETER, type HandlerContext, type Route, type S
 export function loadContainer(state: SimulatorState, params: Parameters): ContainerState {
   const vmid = Number(params.vmid);
   const container = state.containers.get(vmid);
-  if (container === undefined) {
-    throw handlerError(`Configuration file 'nodes/${state.nodeName}/lxc/${vmid}.conf' does not exist`);
+  const node = typeof params.node === 'string' ? params.node : state.nodeName;
+  // PVE looks for the config file under the node named in the path, so a wrong node is a missing file.
+  if (container === undefined || container.node !== node) {
+    throw handlerError(`Configuration file 'nodes/${node}/lxc/${vmid}.conf' does not exist`);
   }
   return container;
 }
@@ -99,9 +101,10 @@ function readStatus(context: HandlerContext): unknown {
   return { ...item, ha: { managed: 0 } };
 }
 
-function listContainers({ authid, state }: HandlerContext): unknown {
+function listContainers({ params, authid, state }: HandlerContext): unknown {
   const now = state.now();
   return [...state.containers.values()]
+    .filter((container) => container.node === params.node)
     .sort((a, b) => a.vmid - b.vmid)
     .filter((container) => state.access.hasPrivilege(authid, `/vms/${container.vmid}`, 'VM.Audit'))
     .map((container) => containerListItem(container, now));

@@ -16,6 +16,8 @@ export type PermissionSpec = { readonly user: 'world' } | { readonly user: 'all'
 /** State shared by all handlers of one simulator instance. */
 export interface SimulatorState {
   readonly nodeName: string;
+  /** Every node of the simulated cluster, `nodeName` first. */
+  readonly nodes: readonly string[];
   readonly containers: Map<number, ContainerState>;
   readonly access: AccessStore;
   readonly tickets: TicketAuthority;
