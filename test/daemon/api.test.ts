@@ -132,3 +132,18 @@ describe('api', () => {
     assert.equal(answer.statusCode, 501);
   });
 });
+
+describe('api index', () => {
+  it('lists the collections', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pve-domains-index-'));
+    const state = await StateStore.open(join(dir, 'state'));
+    const app = await buildApi({ state, secrets: new SecretStore(join(dir, 'secrets')), enqueue: () => undefined, logger: pino({ level: 'silent' }) });
+    const answer = await app.inject({ method: 'GET', url: '/api2/json/' });
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+    assert.equal(answer.statusCode, 200, answer.body);
+    const subdirs = answer.json<{ data: Array<{ subdir: string }> }>().data.map((item) => item.subdir);
+    assert.ok(subdirs.includes('domains'), subdirs.join(','));
+    assert.ok(subdirs.includes('services'), subdirs.join(','));
+  });
+});

@@ -12,6 +12,7 @@ import { normaliseHostname } from '../names.js';
  * | POST /services | Sys.Audit on / (to pick a domain), VM.Config.Network on /vms/{vmid} of every guest in the body |
  * | PUT, POST, DELETE /services/{fqdn}… | Sys.Audit on /, VM.Config.Network on every guest of the stored service and of the body |
  * | GET /audit | Sys.Audit on / |
+ * | GET / (directory index) | none |
  *
  * A route missing from this table is refused for every caller but root.
  */
@@ -146,6 +147,9 @@ export function routePolicy(request: PolicyRequest, guestOf: ServiceGuestLookup)
       return settingsPolicy(request, 'certificate', rest);
     case 'services':
       return servicePolicy(request, rest, guestOf);
+    case undefined:
+      // The directory index lists collection names only; PVE's own index needs no privilege.
+      return isRead(request.method) && rest.length === 0 ? { requirements: [], filterServicesByGuest: false, action: undefined, object: '' } : undefined;
     case 'audit':
       return isRead(request.method) && rest.length === 0 ? { requirements: [sysAudit], filterServicesByGuest: false, action: undefined, object: '' } : undefined;
     default:

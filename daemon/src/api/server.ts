@@ -10,6 +10,7 @@ import { registerAuditRoutes } from './audit.js';
 import type { ApiContext } from './context.js';
 import { registerCertificateRoutes } from './certificates.js';
 import { registerDomainRoutes } from './domains.js';
+import { registerIndexRoute } from './index-route.js';
 import { registerServiceRoutes } from './services.js';
 
 /** Body of every error answer, as PVE's API formats it: `{data: null, message, errors?}`. */
@@ -91,8 +92,16 @@ export async function buildApi(context: ApiContext, security: ApiSecurity = {}):
   });
 
   registerAccessControl(app, context, security, apiPrefix);
+  // Top-level collections, for the directory index.
+  const collections = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    const match = /^\/api2\/json\/([a-z-]+)/.exec(route.url);
+    if (match?.[1] !== undefined) collections.add(match[1]);
+  });
+
   await app.register(
     (api, _options, done) => {
+      registerIndexRoute(api, () => [...collections].sort());
       registerDomainRoutes(api, context);
       registerServiceRoutes(api, context);
       registerCertificateRoutes(api, context);

@@ -83,6 +83,20 @@ const fqdnParamsSchema = {
   },
 } as const;
 
+const deleteServiceSchema = {
+  ...fqdnParamsSchema,
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      force: {
+        type: 'boolean',
+        description: 'Remove the service even when a step of its removal fails (for example its Cloudflare zone is gone); what could not be removed is logged and left in place.',
+      },
+    },
+  },
+} as const;
+
 function parseFqdn(input: string): string {
   const result = normaliseHostname(input);
   if (!result.ok) throw invalidParameter('fqdn', result.reason);
@@ -170,16 +184,18 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
     return { data: serviceView(created, []) };
   });
 
-  app.delete<{ Params: { fqdn: string } }>('/services/:fqdn', { schema: fqdnParamsSchema }, async (request) => {
+  app.delete<{ Params: { fqdn: string }; Querystring: { force?: boolean } }>('/services/:fqdn', { schema: deleteServiceSchema }, async (request) => {
     const fqdn = parseFqdn(request.params.fqdn);
+    const force = request.query.force === true;
     const marked = await context.state.update((state) => {
       const service = state.services.find((item) => item.fqdn === fqdn);
       if (service === undefined) throw new AppError('SERVICE_NOT_FOUND', `Service ${fqdn} does not exist`);
       service.deleting = true;
+      if (force) service.forceDelete = true;
       service.retry = { failures: 0, nextAttemptAt: null, lastError: null };
       return structuredClone(service);
     });
-    context.logger.info({ service: fqdn }, 'service deletion requested');
+    context.logger.info({ service: fqdn, force }, 'service deletion requested');
     context.enqueue(fqdn);
     return { data: serviceView(marked, context.state.snapshot().certificates) };
   });

@@ -254,10 +254,26 @@ export class Reconciler {
     await this.deps.proxy.removeCertificate(fqdn, signal);
 
     step.current = 'dns';
-    const dns = await this.deps.dnsFor(domain);
-    const zone = await dns.findZone(fqdn, domain.name, signal);
-    const comments = [ownershipComment(this.deps.config.clusterName, 'service', fqdn), ownershipComment(this.deps.config.clusterName, 'acme', fqdn)];
-    const deleted = await deleteOwnedRecords(dns, zone, [fqdn, challengeRecordName(fqdn)], comments, signal);
+    let deleted = 0;
+    try {
+      const dns = await this.deps.dnsFor(domain);
+      const zone = await dns.findZone(fqdn, domain.name, signal);
+      const comments = [ownershipComment(this.deps.config.clusterName, 'service', fqdn), ownershipComment(this.deps.config.clusterName, 'acme', fqdn)];
+      deleted = await deleteOwnedRecords(dns, zone, [fqdn, challengeRecordName(fqdn)], comments, signal);
+    } catch (err) {
+      // A zone these credentials cannot see holds no record the product could have created,
+      // unless the records step once succeeded (the token may have lost access since).
+      const published = service.conditions.some((item) => item.type === 'dns' && item.status === 'true');
+      const zoneMissing = err instanceof AppError && err.code === 'DNS_ZONE_NOT_FOUND';
+      if (service.forceDelete !== true && (published || !zoneMissing)) {
+        throw new AppError(
+          err instanceof AppError ? err.code : 'DNS_API_FAILED',
+          `${errorMessage(err)}; the service stays until its DNS records are removed, or delete it with force (pve-domains delete /services/${fqdn} --force 1) to leave them in place`,
+          { cause: err },
+        );
+      }
+      log.warn({ err, forced: service.forceDelete === true }, 'dns records of a deleted service left in place');
+    }
 
     step.current = 'certificate';
     await this.deps.certificates.remove(fqdn);

@@ -46,6 +46,11 @@ export interface StoredService {
   createdAt: string;
   /** Set by DELETE; the reconciler removes what the service created, then the service. */
   deleting: boolean;
+  /**
+   * Set by DELETE with force: a step that fails while removing the service is logged and
+   * skipped, so that a service whose zone or guest is gone can still be removed.
+   */
+  forceDelete?: boolean;
   conditions: Condition[];
   /** What the reconciler last applied, so that a change of target is noticed. */
   observed: {
