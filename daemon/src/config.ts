@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { AppError } from './errors.js';
 
 /** Node-local settings of the daemon, read from one JSON file (a conffile of the package). */
@@ -82,6 +83,20 @@ export interface DaemonConfig {
     httpsBind: { address: string; port: number };
     /** Port written into HTTP→HTTPS redirects when the HTTPS port is not 443. */
     httpsRedirectPort: number | null;
+  };
+  cluster: {
+    /** PVE name of this node; the host name when absent. */
+    nodeName: string;
+    /** Folder of cluster lock directories; null derives `<parent of stateDir>/priv/lock` (/etc/pve/priv/lock). */
+    lockDir: string | null;
+    /** Age of a lock directory's mtime after which it is stale; pmxcfs fixes this at 120 s. */
+    lockStaleMs: number;
+    /** Interval at which the work lock holder refreshes it and the other nodes try to take it. */
+    workLockRefreshMs: number;
+    /** Interval at which the shared state is re-read for changes made on other nodes. */
+    pollIntervalMs: number;
+    /** Addresses this node's proxy connects to guests from; guest firewall rules accept them. */
+    ingressAddresses: string[];
   };
   reconcile: {
     /** Interval of the full resynchronisation pass. */
@@ -171,6 +186,7 @@ export function parseConfig(document: unknown): DaemonConfig {
   const site = objectAt(root, 'site', '');
   const proxy = objectAt(root, 'proxy', '');
   const reconcile = objectAt(root, 'reconcile', '');
+  const cluster = objectAt(root, 'cluster', '');
   const resolvers = dns['resolvers'] ?? [];
   if (!Array.isArray(resolvers) || resolvers.some((item) => typeof item !== 'string')) fail('dns.resolvers', 'must be a list of strings');
   const redirectPort = proxy['httpsRedirectPort'];
@@ -226,6 +242,14 @@ export function parseConfig(document: unknown): DaemonConfig {
       httpsBind: bindAt(proxy, 'httpsBind', 'proxy.', 443),
       httpsRedirectPort: redirectPort === undefined || redirectPort === null ? null : integerAt(proxy, 'httpsRedirectPort', 'proxy.', 443, 1, 65535),
     },
+    cluster: {
+      nodeName: stringAt(cluster, 'nodeName', 'cluster.', hostname().split('.')[0]),
+      lockDir: nullableStringAt(cluster, 'lockDir', 'cluster.'),
+      lockStaleMs: integerAt(cluster, 'lockStaleMs', 'cluster.', 120_000, 1_000, 3_600_000),
+      workLockRefreshMs: integerAt(cluster, 'workLockRefreshMs', 'cluster.', 10_000, 100, 600_000),
+      pollIntervalMs: integerAt(cluster, 'pollIntervalMs', 'cluster.', 5_000, 100, 600_000),
+      ingressAddresses: addressListAt(cluster, 'ingressAddresses', 'cluster.'),
+    },
     reconcile: {
       resyncIntervalMs: integerAt(reconcile, 'resyncIntervalMs', 'reconcile.', 300_000, 1_000, 86_400_000),
       retryMinMs: integerAt(reconcile, 'retryMinMs', 'reconcile.', 5_000, 10, 3_600_000),
@@ -233,6 +257,7 @@ export function parseConfig(document: unknown): DaemonConfig {
     },
   };
   if (config.site.addresses.length === 0) fail('site.addresses', 'must name at least one public address of this site');
+  if (config.cluster.workLockRefreshMs >= config.cluster.lockStaleMs) fail('cluster.workLockRefreshMs', `must be shorter than cluster.lockStaleMs (${config.cluster.lockStaleMs}), or the work lock goes stale between two refreshes`);
   return config;
 }
 

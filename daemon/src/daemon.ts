@@ -2,6 +2,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AcmeIssuer } from './acme/issuer.js';
+import { ensureDefaultSite } from './domains/sites.js';
+import { DomainVerifier } from './domains/verification.js';
 import { buildApi, listenOnSocket, listenOnTcp, type TcpListener } from './api/server.js';
 import { AuditLog } from './auth/audit-log.js';
 import { createRemoteAccess, loadListenerCertificate } from './auth/setup.js';
@@ -17,7 +19,12 @@ import { Reconciler } from './reconcile/reconciler.js';
 import { CertificateFiles } from './store/certificate-files.js';
 import type { StoredDomain } from './store/model.js';
 import { SecretStore } from './store/secret-store.js';
-import { StateStore } from './store/state-store.js';
+import { defaultLockDir, StateStore } from './store/state-store.js';
+import { ChangePoller } from './cluster/change-poller.js';
+import { ClusterLock } from './cluster/cluster-lock.js';
+import { registerNode } from './cluster/node-registry.js';
+import { WORK_HOLDER_FILE, WORK_LOCK_ID, WorkLock } from './cluster/work-lock.js';
+import { PveGuestConfig } from './pve/guest-config.js';
 
 export interface RunningDaemon {
   stop(): Promise<void>;
@@ -63,7 +70,10 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   const pidFile = join(config.runDir, 'pve-domainsd.pid');
   await claimPidFile(pidFile);
 
-  const state = await StateStore.open(config.stateDir);
+  const lockDir = config.cluster.lockDir ?? defaultLockDir(config.stateDir);
+  const state = await StateStore.open(config.stateDir, { lockDir, lockStaleMs: config.cluster.lockStaleMs });
+  await ensureDefaultSite(state, config.site);
+  await registerNode(state, config, logger);
   const secrets = new SecretStore(config.secretsDir);
   const certificates = new CertificateFiles(config.stateDir, secrets);
   const proxy = new HaproxyIngress({
@@ -100,13 +110,22 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   const dnsFor = async (domain: StoredDomain): Promise<DnsProvider> =>
     new CloudflareProvider({ apiBaseUrl: config.cloudflare.apiBaseUrl, credentials: await readCredentials(secrets, domain.name), logger });
 
-  const certificateManager = new CertificateManager({ config, state, files: certificates, issuer, proxy, dnsFor, logger });
-  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, certificateManager, logger });
+  // Set below; until the work lock is decided this node counts as not holding it.
+  let workLock: WorkLock | null = null;
+  const isWorkHolder = (): boolean => workLock?.isHolder() ?? false;
+  const certificateManager = new CertificateManager({ config, state, files: certificates, issuer, proxy, dnsFor, isWorkHolder, logger });
+  const guestConfig = new PveGuestConfig({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile, logger });
+  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, certificateManager, isWorkHolder, guestConfig, logger });
   // TCP requests need a PVE ticket or API token; without a TCP listener no PVE key is read.
   const remote = config.api.listen === null ? undefined : await createRemoteAccess(config);
   const audit = new AuditLog(join(config.stateDir, 'audit.log'));
   // routeStatus is an optional addition read by the service routes (LiveRouteSource in api/services.ts).
-  const apiContext = { state, secrets, enqueue: (fqdn: string) => reconciler.enqueue(fqdn), renewCertificate: (id: string) => certificateManager.renewNow(id), routeStatus: () => proxy.routeStatus(), logger };
+  const domainVerifier = new DomainVerifier(
+    { clusterName: config.clusterName, cloudflareApiBaseUrl: config.cloudflare.apiBaseUrl, resolvers: config.dns.resolvers, acmeCaFile: config.acme.caFile, logger },
+    state,
+    secrets,
+  );
+  const apiContext = { state, secrets, enqueue: (fqdn: string) => reconciler.enqueue(fqdn), renewCertificate: (id: string) => certificateManager.renewNow(id), routeStatus: () => proxy.routeStatus(), domainVerifier, logger };
   const api = await buildApi(apiContext, { remote, audit });
   await rm(config.api.socket, { force: true });
   await listenOnSocket(api, config.api.socket);
@@ -116,7 +135,29 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     logger.info({ address: tcp.address, port: tcp.port }, 'API listening on HTTPS');
   }
   reconciler.start();
-  certificateManager.start();
+  workLock = new WorkLock({
+    lock: new ClusterLock(WORK_LOCK_ID, { lockDir, staleMs: config.cluster.lockStaleMs, timeoutMs: 0, retryMs: config.cluster.workLockRefreshMs }),
+    holderFile: join(config.stateDir, WORK_HOLDER_FILE),
+    nodeName: config.cluster.nodeName,
+    refreshMs: config.cluster.workLockRefreshMs,
+    onChange: (holding) => {
+      if (!holding) return;
+      // The new holder takes over the DNS, certificate and renewal work of every service.
+      certificateManager.start();
+      for (const service of state.snapshot().services) reconciler.enqueue(service.fqdn);
+    },
+    logger,
+  });
+  workLock.start();
+  const poller = new ChangePoller({
+    store: state,
+    intervalMs: config.cluster.pollIntervalMs,
+    onChanges: (changes) => {
+      for (const fqdn of [...changes.changed, ...changes.removed]) reconciler.enqueue(fqdn);
+    },
+    logger: logger.child({ subsystem: 'state-poller' }),
+  });
+  poller.start();
   const guestWatch = new GuestWatch({ guests, state, refresh: (fqdn) => reconciler.refreshRoute(fqdn), logger });
   guestWatch.start();
   logger.info({ socket: config.api.socket, pid: process.pid }, 'pve-domainsd started');
@@ -127,8 +168,10 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
       await tcp?.close();
       await api.close();
       await guestWatch.stop();
+      await poller.stop();
       await reconciler.stop();
       await certificateManager.stop();
+      await workLock?.stop();
       await proxy.stop();
       await rm(pidFile, { force: true });
       logger.info('pve-domainsd stopped');

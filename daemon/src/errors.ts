@@ -35,6 +35,10 @@ export type ErrorCode =
   // configuration and state
   | 'CONFIG_INVALID'
   | 'STORE_FAILED'
+  // cluster filesystem
+  | 'CLUSTER_NOT_QUORATE'
+  | 'CLUSTER_LOCK_TIMEOUT'
+  | 'STATE_TOO_LARGE'
   | 'INTERNAL';
 
 const statusByCode: Record<ErrorCode, number> = {
@@ -60,6 +64,9 @@ const statusByCode: Record<ErrorCode, number> = {
   PROXY_FAILED: 500,
   CONFIG_INVALID: 500,
   STORE_FAILED: 500,
+  CLUSTER_NOT_QUORATE: 503,
+  CLUSTER_LOCK_TIMEOUT: 503,
+  STATE_TOO_LARGE: 507,
   INTERNAL: 500,
 };
 

@@ -39,6 +39,15 @@ const endpoints: Endpoint[] = [
     changed: (api, cell) => api.state.snapshot().domains.some((item) => item.name === `new${cell}.example`),
   },
   {
+    name: 'PUT /domains/{domain}',
+    method: 'PUT',
+    prepare: async (api, cell) => {
+      await storeDomain(api, `put${cell}.example`);
+      return { url: `${base}/domains/put${cell}.example`, payload: { 'key-type': 'rsa-2048' } };
+    },
+    changed: (api, cell) => api.state.snapshot().domains.find((item) => item.name === `put${cell}.example`)?.keyType === 'rsa-2048',
+  },
+  {
     name: 'DELETE /domains/{domain}',
     method: 'DELETE',
     prepare: async (api, cell) => {
@@ -75,6 +84,7 @@ const expected: Record<string, number[]> = {
   'GET /domains': [401, 401, 401, 200, 403, 200, 200, 200, 200],
   'GET /domains/{domain}': [401, 401, 401, 200, 403, 200, 200, 200, 200],
   'POST /domains': [401, 401, 401, 401, 403, 403, 403, 403, 200],
+  'PUT /domains/{domain}': [401, 401, 401, 401, 403, 403, 403, 403, 200],
   'DELETE /domains/{domain}': [401, 401, 401, 401, 403, 403, 403, 403, 200],
   'GET /services': [401, 401, 401, 200, 200, 200, 200, 200, 200],
   'GET /services/{fqdn}': [401, 401, 401, 200, 403, 403, 403, 403, 200],

@@ -45,7 +45,7 @@ describe('api', () => {
   });
 
   it('stores the token outside the state', async () => {
-    const document = await readFile(join(dir, 'state', 'state.json'), 'utf8');
+    const document = await readFile(join(dir, 'state', 'domains', 'example.com.json'), 'utf8');
     assert.doesNotMatch(document, new RegExp(token));
     const files = await readdir(join(dir, 'secrets', 'cloudflare'));
     assert.deepEqual(files, ['example.com.secret']);

@@ -149,7 +149,7 @@ describe('package in a Debian root', { skip, timeout: 480_000 }, () => {
     await target.mkdir('/etc/pve/local', 0o755);
     await target.exec(['apt-get', 'install', '-y', '--reinstall', 'pve-external-domains']);
     const calls = await pveumCalls(target);
-    assert.ok(calls.includes('role add PVEDomains --privs Sys.Audit,VM.Audit,VM.Config.Network,VM.Config.Options'), calls.join('\n'));
+    assert.ok(calls.includes('role add PVEDomains --privs Sys.Audit,VM.Audit,VM.Config.Network,VM.Config.Options,VM.GuestAgent.Audit'), calls.join('\n'));
     assert.ok(calls.includes("user add pve-domains@pve --comment pve-external-domains daemon (pve-domainsd)"), calls.join('\n'));
     assert.ok(calls.includes('acl modify / --roles PVEDomains --users pve-domains@pve'), calls.join('\n'));
     assert.ok(calls.some((call) => call.startsWith('user token add pve-domains@pve daemon --privsep 0')), calls.join('\n'));
@@ -171,7 +171,7 @@ describe('package in a Debian root', { skip, timeout: 480_000 }, () => {
       calls.filter((call) => / add /.test(call) || call.includes(' remove ')),
       [],
     );
-    assert.ok(calls.includes('role modify PVEDomains --privs Sys.Audit,VM.Audit,VM.Config.Network,VM.Config.Options'), calls.join('\n'));
+    assert.ok(calls.includes('role modify PVEDomains --privs Sys.Audit,VM.Audit,VM.Config.Network,VM.Config.Options,VM.GuestAgent.Audit'), calls.join('\n'));
     assert.equal(await target.readText(SECRET_FILE), secret);
     assert.equal(await target.readText(TEMPLATE), template);
   });

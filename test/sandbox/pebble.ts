@@ -12,6 +12,11 @@ export interface PebbleOptions {
   binary?: string;
   /** Lifetime of issued certificates in seconds; Pebble's default is 5 years. */
   validitySeconds?: number;
+  /**
+   * External Account Binding keys, key id to base64url HMAC key. When given, Pebble refuses
+   * new accounts without a binding to one of them.
+   */
+  eabKeys?: Record<string, string>;
 }
 
 export interface RunningPebble {
@@ -58,7 +63,8 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
         httpPort,
         tlsPort,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: options.eabKeys !== undefined,
+        ...(options.eabKeys === undefined ? {} : { externalAccountMACKeys: options.eabKeys }),
         ...(options.validitySeconds === undefined ? {} : { certificateValidityPeriod: options.validitySeconds }),
       },
     }),

@@ -98,6 +98,9 @@ const SAMPLES: readonly SampleCall[] = [
   { method: 'GET', path: '/nodes/pve1/lxc/101/config', route: '/nodes/{node}/lxc/{vmid}/config' },
   { method: 'GET', path: '/nodes/pve1/lxc/101/interfaces', route: '/nodes/{node}/lxc/{vmid}/interfaces' },
   { method: 'GET', path: '/nodes/pve1/lxc/102/interfaces', route: '/nodes/{node}/lxc/{vmid}/interfaces', expectNull: true },
+  { method: 'GET', path: '/nodes/pve1/qemu', route: '/nodes/{node}/qemu' },
+  { method: 'GET', path: '/nodes/pve1/qemu/201/config', route: '/nodes/{node}/qemu/{vmid}/config' },
+  { method: 'GET', path: '/nodes/pve1/qemu/201/agent/network-get-interfaces', route: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces' },
   {
     method: 'POST',
     path: '/nodes/pve1/lxc/101/firewall/rules',
@@ -107,6 +110,8 @@ const SAMPLES: readonly SampleCall[] = [
   { method: 'GET', path: '/nodes/pve1/lxc/101/firewall/rules', route: '/nodes/{node}/lxc/{vmid}/firewall/rules' },
   { method: 'GET', path: '/nodes/pve1/lxc/101/firewall/rules/0', route: '/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}' },
   { method: 'DELETE', path: '/nodes/pve1/lxc/101/firewall/rules/0', route: '/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}' },
+  { method: 'PUT', path: '/nodes/pve1/lxc/101/firewall/options', route: '/nodes/{node}/lxc/{vmid}/firewall/options', params: { enable: 1, policy_in: 'DROP' }, expectNull: true },
+  { method: 'GET', path: '/nodes/pve1/lxc/101/firewall/options', route: '/nodes/{node}/lxc/{vmid}/firewall/options' },
 ];
 
 const ROOT_TOKEN_SECRET = '0d6b1c52-6f0e-4a57-9a41-3b8f6c0d2e11';
@@ -122,6 +127,7 @@ describe('simulator responses against the PVE 9.1 schema', { skip }, () => {
         { vmid: 101, hostname: 'web', address: '127.0.0.101', port: 8080, tags: ['prod'] },
         { vmid: 102, hostname: 'db', address: '127.0.0.102', port: 8080, status: 'stopped' },
       ],
+      vms: [{ vmid: 201, name: 'mail', address: '127.0.0.201', port: 8080, tags: ['prod'] }],
     });
     simulator.addUser('root@pam', 'root-secret', {});
     const id = simulator.addApiToken('root@pam', 'schema', ROOT_TOKEN_SECRET, { privsep: false });
@@ -163,7 +169,8 @@ describe('simulator responses against the PVE 9.1 schema', { skip }, () => {
 
   for (const route of routes) {
     test(`${route.method} ${route.path} rejects undeclared parameter`, async () => {
-      const path = route.path.replace('{node}', 'pve1').replace('{vmid}', '101').replace('{pos}', '0');
+      const vmid = route.path.includes('/qemu/') ? '201' : '101';
+      const path = route.path.replace('{node}', 'pve1').replace('{vmid}', vmid).replace('{pos}', '0');
       const credentials = route.path === '/access/ticket' ? {} : root;
       const response = await callApi(simulator.url, route.method, path, credentials, { 'no-such-parameter': 1 });
       const body = response.json as { errors?: Record<string, string> } | undefined;

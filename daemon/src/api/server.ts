@@ -12,6 +12,7 @@ import { registerCertificateRoutes } from './certificates.js';
 import { registerDomainRoutes } from './domains.js';
 import { registerIndexRoute } from './index-route.js';
 import { registerServiceRoutes } from './services.js';
+import { registerSiteRoutes } from './sites.js';
 
 /** Body of every error answer, as PVE's API formats it: `{data: null, message, errors?}`. */
 interface ErrorBody {
@@ -104,6 +105,7 @@ export async function buildApi(context: ApiContext, security: ApiSecurity = {}):
       registerIndexRoute(api, () => [...collections].sort());
       registerDomainRoutes(api, context);
       registerServiceRoutes(api, context);
+      registerSiteRoutes(api, context);
       registerCertificateRoutes(api, context);
       if (security.audit !== undefined) registerAuditRoutes(api, security.audit);
       done();

@@ -60,3 +60,20 @@ export function parseCloudflareToken(parameter: string, input: string): string {
   }
   return token;
 }
+
+/**
+ * Parses and trims a Cloudflare Global API Key: 37 to 45 lower-case hex characters, or `cfk_`
+ * followed by letters and digits (Cloudflare token formats, 2026). An API token pasted here is
+ * rejected with a message that says so, because Cloudflare would answer 6003/6103.
+ */
+export function parseCloudflareGlobalKey(parameter: string, input: string): string {
+  const key = input.trim();
+  if (key === '') throw invalidParameter(parameter, 'the Global API Key is empty; copy it from My Profile > API Tokens in the Cloudflare dashboard, or use an API token instead');
+  if (/^cf(ut|at)_/.test(key) || (/^[A-Za-z0-9_-]{40}$/.test(key) && !/^[0-9a-f]{40}$/.test(key))) {
+    throw invalidParameter(parameter, 'this looks like an API token, not a Global API Key; enter it as cloudflare-token and leave cloudflare-global-key and cloudflare-email empty');
+  }
+  if (!/^[0-9a-f]{37,45}$/.test(key) && !/^cfk_[A-Za-z0-9]{40,}$/.test(key)) {
+    throw invalidParameter(parameter, 'the Global API Key must be 37 to 45 lower-case hex characters or start with cfk_; copy it again from the Cloudflare dashboard');
+  }
+  return key;
+}

@@ -22,6 +22,13 @@ const pinnedApiVersion = '2026-12-01';
 const duplicateRecordCodes = new Set([81057, 81058]);
 /** Cloudflare error code for an unknown record id. */
 const recordNotFoundCode = 81044;
+/** Record types Cloudflare's proxy accepts; any other type with `proxied: true` fails with 9004. */
+const proxiableTypes: ReadonlySet<RecordType> = new Set(['A', 'AAAA', 'CNAME']);
+
+/** Returns the proxied flag to send, which is never true for a type Cloudflare cannot proxy, such as a challenge TXT. */
+function proxiedFlag(record: NewDnsRecord): boolean {
+  return record.proxied === true && proxiableTypes.has(record.type);
+}
 
 /** The parts of the SDK's APIError these helpers read. */
 interface ApiErrorParts {
@@ -36,6 +43,34 @@ function describeApiError(err: ApiErrorParts): string {
 
 function errorCodes(err: ApiErrorParts): number[] {
   return err.errors.flatMap((item) => (typeof item.code === 'number' ? [item.code] : []));
+}
+
+/** Error codes of `err` and of the `error_chain` entries nested in its errors (6003 carries 6111 or 6103 there). */
+export function cloudflareErrorCodes(err: unknown): number[] {
+  if (!(err instanceof APIError)) return [];
+  const items = err.errors as Array<{ code?: number; error_chain?: Array<{ code?: number }> }>;
+  return items.flatMap((item) => [item.code, ...(item.error_chain ?? []).map((link) => link.code)]).filter((code): code is number => typeof code === 'number');
+}
+
+/** Returns the HTTP status of a Cloudflare API error, or null for any other error. */
+export function cloudflareStatus(err: unknown): number | null {
+  if (err instanceof AppError) return cloudflareStatus(err.cause);
+  return err instanceof APIError && typeof err.status === 'number' ? err.status : null;
+}
+
+/** A zone with the fields that verification reads. */
+export interface ZoneDetails extends DnsZone {
+  /** `active`, `pending`, `initializing` or `moved`. */
+  status: string;
+  accountId: string | null;
+}
+
+/** Outcome of `GET /user/tokens/verify` or `GET /accounts/{id}/tokens/verify`. */
+export interface TokenStatus {
+  id: string;
+  /** `active`, `disabled` or `expired`. */
+  status: string;
+  expiresOn: string | null;
 }
 
 /** Maps an SDK error to the daemon's error registry; the message never holds a credential. */
@@ -67,6 +102,7 @@ interface RecordShape {
   content?: string;
   comment?: string | null;
   ttl: number;
+  proxied?: boolean;
 }
 
 function toRecord(record: RecordShape): DnsRecord {
@@ -77,6 +113,7 @@ function toRecord(record: RecordShape): DnsRecord {
     content: record.content ?? '',
     comment: record.comment ?? '',
     ttl: record.ttl,
+    proxied: record.proxied === true,
   };
 }
 
@@ -125,6 +162,35 @@ export class CloudflareProvider implements DnsProvider {
     throw new AppError('DNS_ZONE_NOT_FOUND', `Unable to find the Cloudflare zone of ${name}: no zone from ${name} to ${registeredZone} is visible to these credentials; add the zone to Cloudflare or grant the token Zone:Zone:Read on it`);
   }
 
+  /**
+   * Verifies an API token with `GET /user/tokens/verify`, or with
+   * `GET /accounts/{accountId}/tokens/verify` for account-owned (`cfat_`) tokens, which the user
+   * endpoint rejects. Throws the translated SDK error, with the SDK error as its cause.
+   */
+  async verifyToken(accountId: string | null, signal?: AbortSignal): Promise<TokenStatus> {
+    try {
+      const result = accountId === null ? await this.client.user.tokens.verify({ signal }) : await this.client.accounts.tokens.verify({ account_id: accountId }, { signal });
+      return { id: result.id, status: result.status, expiresOn: result.expires_on ?? null };
+    } catch (err) {
+      throw translate(err, 'verify the Cloudflare API token');
+    }
+  }
+
+  /**
+   * Reads the zone named exactly `name`, or null when these credentials see no such zone. One
+   * request; refusals are thrown as translated errors whose cause is the SDK error.
+   */
+  async zoneByName(name: string, signal?: AbortSignal): Promise<ZoneDetails | null> {
+    try {
+      const zones = await this.client.zones.list({ name, per_page: 5 }, { signal });
+      const zone = zones.result.find((item) => item.name === name);
+      if (zone === undefined) return null;
+      return { id: zone.id, name: zone.name, nameServers: zone.name_servers, status: zone.status ?? 'active', accountId: zone.account.id ?? null };
+    } catch (err) {
+      throw translate(err, `look up the Cloudflare zone ${name}`);
+    }
+  }
+
   async listRecords(zone: DnsZone, filter: { name: string; type?: RecordType }, signal?: AbortSignal): Promise<DnsRecord[]> {
     const found: DnsRecord[] = [];
     try {
@@ -141,7 +207,7 @@ export class CloudflareProvider implements DnsProvider {
   async createRecord(zone: DnsZone, record: NewDnsRecord, signal?: AbortSignal): Promise<DnsRecord> {
     try {
       const created = await this.client.dns.records.create(
-        { zone_id: zone.id, type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment, proxied: false },
+        { zone_id: zone.id, type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment, proxied: proxiedFlag(record) },
         { signal },
       );
       this.logger.info({ zone: zone.name, record_id: created.id, record_type: record.type, record_name: record.name }, 'dns record created');
@@ -162,10 +228,10 @@ export class CloudflareProvider implements DnsProvider {
     try {
       const updated = await this.client.dns.records.edit(
         id,
-        { zone_id: zone.id, type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment },
+        { zone_id: zone.id, type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment, proxied: proxiedFlag(record) },
         { signal },
       );
-      this.logger.info({ zone: zone.name, record_id: id, record_name: record.name }, 'dns record updated');
+      this.logger.info({ zone: zone.name, record_id: id, record_name: record.name, proxied: proxiedFlag(record) }, 'dns record updated');
       return toRecord(updated);
     } catch (err) {
       throw translate(err, `update the ${record.type} record ${record.name} in zone ${zone.name}`);

@@ -17,7 +17,7 @@ export interface DnsProvider {
    * returns the existing record instead of failing.
    */
   createRecord(zone: DnsZone, record: NewDnsRecord, signal?: AbortSignal): Promise<DnsRecord>;
-  /** Replaces the content (and comment) of the record `id`. */
+  /** Replaces the content, comment, TTL and proxied flag of the record `id`. */
   updateRecord(zone: DnsZone, id: string, record: NewDnsRecord, signal?: AbortSignal): Promise<DnsRecord>;
   /** Deletes the record `id`; deleting a record that no longer exists succeeds. */
   deleteRecord(zone: DnsZone, id: string, signal?: AbortSignal): Promise<void>;
@@ -38,6 +38,11 @@ export interface NewDnsRecord {
   comment: string;
   /** Seconds; 1 means the provider's automatic TTL. */
   ttl: number;
+  /**
+   * Traffic to the name goes through Cloudflare's proxy. Only A, AAAA and CNAME records can be
+   * proxied; the provider sends false for every other type. Missing means false.
+   */
+  proxied?: boolean;
 }
 
 export interface DnsRecord extends NewDnsRecord {

@@ -45,6 +45,92 @@ export async function isProcessRunning(pid: number): Promise<boolean> {
   }
 }
 
+/** Returns the argument vector of `pid` from /proc/<pid>/cmdline, or null when the process is gone. */
+export async function readCommandLine(pid: number): Promise<string[] | null> {
+  try {
+    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return raw.split('\0').filter((arg, index, all) => arg !== '' || index < all.length - 1);
+  } catch {
+    return null;
+  }
+}
+
+/** Returns whether `argv` is an HAProxy started with `-f <configFile>`, as HaproxyProcess.start() runs it. */
+export function usesConfigFile(argv: readonly string[], binary: string, configFile: string): boolean {
+  const program = argv[0] ?? '';
+  const isHaproxy = program === binary || program.endsWith('/haproxy') || program === 'haproxy';
+  return isHaproxy && argv.some((arg, index) => arg === '-f' && argv[index + 1] === configFile);
+}
+
+export interface LeftoverStop {
+  pid: number;
+  /** True when SIGTERM was not enough within the grace period. */
+  killed: boolean;
+}
+
+/** Reads a PID from the first line of `file`; returns null when the file is missing or holds no PID. */
+async function readPidFile(file: string): Promise<number | null> {
+  try {
+    const pid = Number((await readFile(file, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Returns the parent PID of `pid` from /proc/<pid>/stat, or null when the process is gone. */
+async function parentPid(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state, then the parent PID.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Stops the HAProxy master named in `pidFile` when an earlier daemon left it running: a daemon
+ * killed with SIGKILL cannot stop its child. The master counts as left over only when it runs with
+ * our configuration file and its parent is no longer the daemon PID recorded in `ownerFile` (the
+ * kernel re-parents the orphan). A master whose daemon still runs, a PID that the kernel gave to
+ * another program, and a missing owner file all return null without any signal. The master is
+ * stopped by its PID only: SIGTERM, then SIGKILL after `graceMs`, waiting for it to exit.
+ */
+export async function stopLeftoverMaster(pidFile: string, ownerFile: string, binary: string, configFile: string, graceMs: number): Promise<LeftoverStop | null> {
+  const pid = await readPidFile(pidFile);
+  const owner = await readPidFile(ownerFile);
+  if (pid === null || owner === null || pid === process.pid) return null;
+  const argv = await readCommandLine(pid);
+  if (argv === null || !(await isProcessRunning(pid)) || !usesConfigFile(argv, binary, configFile)) return null;
+  if ((await parentPid(pid)) === owner) return null;
+
+  signalProcess(pid, 'SIGTERM');
+  if (await waitForExit(pid, graceMs)) return { pid, killed: false };
+  signalProcess(pid, 'SIGKILL');
+  if (await waitForExit(pid, graceMs)) return { pid, killed: true };
+  throw new Error(`the leftover HAProxy master ${pid} (from ${pidFile}) did not exit after SIGKILL; stop it before starting the ingress`);
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    // ESRCH: it exited between the check and the signal, which is the outcome we want.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (await isProcessRunning(pid)) {
+    if (Date.now() >= deadline) return false;
+    await delay(POLL_INTERVAL_MS);
+  }
+  return true;
+}
+
 /**
  * Runs `haproxy -c -f <configFile>`. Throws an error with HAProxy's ALERT lines when the
  * configuration, a map, the crt-list or a certificate is invalid.

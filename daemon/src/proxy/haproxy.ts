@@ -1,10 +1,13 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
 import type { Logger } from 'pino';
 
 import { readFileIfExists } from './atomic-file.js';
 import { CLOUDFLARE_RANGES } from './cloudflare-ranges.js';
 import { SlotRenderCache, renderCrtList, renderHaproxyConfig, type HaproxyConfigOptions } from './haproxy-config.js';
 import { FileChange, certificateIdsOf, ensureDirectories, prepareFiles, readCrtList, readRouteTable, writeRouteFiles } from './haproxy-files.js';
-import { HaproxyProcess, checkConfiguration } from './haproxy-process.js';
+import { HaproxyProcess, checkConfiguration, stopLeftoverMaster } from './haproxy-process.js';
 import { parseShowStat } from './haproxy-stats.js';
 import type { IngressProxy, Route, RouteStatus } from './ingress.js';
 import { buildProxyPaths, certificatePath, type ProxyPaths } from './paths.js';
@@ -88,6 +91,11 @@ export class HaproxyIngress implements IngressProxy {
     this.trustedProxies = (settings.trustedProxyNetworks ?? CLOUDFLARE_RANGES).map((network) => normaliseNetwork('trustedProxyNetworks', network));
   }
 
+  /** The PID of the daemon whose HAProxy the pid file names; a restart tells a left-over master by it. */
+  private get ownerFile(): string {
+    return join(this.paths.runDir, 'haproxy.owner');
+  }
+
   /** PID of the HAProxy master this instance started, while it runs. */
   get pid(): number | undefined {
     return this.process?.running === true ? this.process.pid : undefined;
@@ -114,7 +122,7 @@ export class HaproxyIngress implements IngressProxy {
         this.routeTable = undefined;
         const rendered = await prepareFiles(this.configOptions, this.trustedProxies, this.logger);
         this.loadedStructures = rendered.slotStructures;
-        await this.assertNoOtherInstance(signal);
+        await this.replaceLeftoverInstance(signal);
         await checkConfiguration(this.settings.binary, this.paths.configFile, signal);
         this.process = await HaproxyProcess.start(
           {
@@ -127,6 +135,7 @@ export class HaproxyIngress implements IngressProxy {
           },
           signal,
         );
+        await writeFile(this.ownerFile, `${process.pid}\n`, { mode: 0o600 });
       } catch (err) {
         this.logger.error({ err, config_file: this.paths.configFile }, 'proxy start failed');
         throw err;
@@ -411,14 +420,30 @@ export class HaproxyIngress implements IngressProxy {
     }
   }
 
-  /** Throws when an HAProxy not started by this instance already responds on the admin socket. */
-  private async assertNoOtherInstance(signal?: AbortSignal): Promise<void> {
+  /**
+   * Stops an HAProxy that an earlier daemon started with the same configuration file and left
+   * running, because a daemon killed with SIGKILL cannot stop its child. Then throws when any
+   * HAProxy still responds on the admin socket, since that one is not ours to stop.
+   */
+  private async replaceLeftoverInstance(signal?: AbortSignal): Promise<void> {
+    const graceMs = this.settings.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    const stopped = await stopLeftoverMaster(this.paths.pidFile, this.ownerFile, this.settings.binary, this.paths.configFile, graceMs);
+    if (stopped !== null) {
+      this.logger.warn({ haproxy_pid: stopped.pid, killed: stopped.killed, pid_file: this.paths.pidFile }, 'stopped the haproxy left running by an earlier daemon; starting a new one');
+    }
+
     const probe = new RuntimeApiClient(this.paths.adminSocket, { timeoutMs: 1000 });
-    const output = await probe.send({ command: 'show info' }, { signal }).catch(() => undefined);
-    if (output === undefined) return;
+    // The old worker may take a moment to leave after its master; it must be gone before the new bind.
+    const deadline = Date.now() + (stopped === null ? 0 : graceMs);
+    for (;;) {
+      const output = await probe.send({ command: 'show info' }, { signal }).catch(() => undefined);
+      if (output === undefined) return;
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const pidFile = (await readFileIfExists(this.paths.pidFile))?.trim() ?? 'unknown';
     throw new Error(
-      `another HAProxy already responds on ${this.paths.adminSocket} (master pid ${pidFile}); stop it before starting the ingress`,
+      `another HAProxy already responds on ${this.paths.adminSocket}, and the pid file ${this.paths.pidFile} (${pidFile}) names no HAProxy running ${this.paths.configFile}; stop that HAProxy before starting the ingress`,
     );
   }
 

@@ -27,7 +27,16 @@ export interface GuestInterface {
 
 const MAX_NET_DEVICES = 32;
 
-/** Parses one `netN` value such as `name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=10.0.0.5/24`. */
+/** NIC models of a QEMU `netN` value, whose key carries the MAC (qemu-server `$net_fmt`). */
+const QEMU_NIC_MODELS = [
+  'virtio', 'e1000', 'e1000-82540em', 'e1000-82544gc', 'e1000-82545em', 'e1000e', 'i82551', 'i82557b', 'i82559er',
+  'ne2k_isa', 'ne2k_pci', 'pcnet', 'rtl8139', 'vmxnet3',
+];
+
+/**
+ * Parses one `netN` value: an LXC one such as `name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=10.0.0.5/24`,
+ * or a QEMU one such as `virtio=BC:24:11:00:00:01,bridge=vmbr0`, which has no name and no address.
+ */
 export function parseNetDevice(key: string, value: string): NetDevice {
   const fields = new Map<string, string>();
   for (const part of value.split(',')) {
@@ -38,7 +47,9 @@ export function parseNetDevice(key: string, value: string): NetDevice {
     const text = (fields.get(field) ?? '').split('/')[0] ?? '';
     return isIP(text) === family ? text.toLowerCase() : null;
   };
-  return { key, name: fields.get('name') ?? null, hwaddr: fields.get('hwaddr')?.toLowerCase() ?? null, ipv4: address('ip', 4), ipv6: address('ip6', 6) };
+  const model = QEMU_NIC_MODELS.find((item) => fields.has(item));
+  const hwaddr = fields.get('hwaddr') ?? fields.get('macaddr') ?? (model === undefined ? undefined : fields.get(model));
+  return { key, name: fields.get('name') ?? null, hwaddr: hwaddr?.toLowerCase() ?? null, ipv4: address('ip', 4), ipv6: address('ip6', 6) };
 }
 
 /** Returns the network devices of a guest config in key order. */
@@ -49,6 +60,22 @@ export function netDevicesOf(config: Record<string, unknown>): NetDevice[] {
     if (typeof value === 'string') devices.push(parseNetDevice(`net${index}`, value));
   }
   return devices;
+}
+
+/**
+ * Returns whether a QEMU config turns the guest agent on. The `agent` property string has the
+ * default key `enabled`, so `1`, `enabled=1` and `1,fstrim_cloned_disks=1` all do (qemu-server `$agent_fmt`).
+ */
+export function agentEnabled(config: Record<string, unknown>): boolean {
+  const value = config['agent'];
+  if (typeof value !== 'string' && typeof value !== 'number') return false;
+  for (const part of String(value).split(',')) {
+    const separator = part.indexOf('=');
+    if (separator >= 0 && part.slice(0, separator) !== 'enabled') continue;
+    const flag = separator < 0 ? part : part.slice(separator + 1);
+    return ['1', 'yes', 'on', 'true'].includes(flag.toLowerCase());
+  }
+  return false;
 }
 
 interface RawInterface {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import proxmoxApi from 'proxmox-api';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import { claimedAddresses, netDevicesOf, parseInterfaces, type GuestInterface } from './guest-addresses.js';
+import { agentEnabled, claimedAddresses, netDevicesOf, parseInterfaces, type GuestInterface } from './guest-addresses.js';
 
 /** Node and address of a guest, as the ingress reaches it. */
 export interface GuestAddress {
@@ -52,7 +52,8 @@ export interface GuestDirectory {
    * Finds where guest `vmid` runs and its address, in this order: the pinned address; the static
    * `ip=` (then `ip6=`) of the pinned or first `netN`; the running container's `/interfaces`
    * (DHCP) for that device; the QEMU guest agent for VMs. Throws GUEST_NOT_FOUND when the guest
-   * does not exist.
+   * does not exist, and GUEST_NO_ADDRESS (or PVE_API_FAILED for a missing privilege) when a
+   * running VM's agent is turned off or does not answer.
    */
   resolveGuest(vmid: number, pin: TargetPinning, signal?: AbortSignal, guests?: GuestSummary[]): Promise<ResolvedGuest>;
   /** The guests other than `vmid` that claim `address` in their config or on a running interface. */
@@ -136,7 +137,8 @@ export class PveGuestDirectory implements GuestDirectory {
     const base = { vmid, node: guest.node, type: guest.type, running: guest.status === 'running' };
     if (pin.address !== undefined) return { ...base, address: pin.address, source: 'pinned' };
 
-    const devices = netDevicesOf(await this.readConfig(guest, signal));
+    const config = await this.readConfig(guest, signal);
+    const devices = netDevicesOf(config);
     const chosen = pin.interface === undefined ? devices : devices.filter((device) => device.key === pin.interface);
     if (pin.interface !== undefined && chosen.length === 0) {
       throw new AppError('GUEST_NO_ADDRESS', `Guest ${vmid} has no network device ${pin.interface}; choose another interface or clear the pin`, { retryable: false });
@@ -146,7 +148,7 @@ export class PveGuestDirectory implements GuestDirectory {
     if (staticAddress !== null) return { ...base, address: staticAddress, source: 'static' };
     if (!base.running) return { ...base, address: null, source: null };
 
-    const interfaces = await this.readInterfaces(guest, signal);
+    const interfaces = guest.type === 'qemu' ? await this.readAgentInterfaces(guest, config, signal) : await this.readInterfaces(guest, signal);
     const match = interfaces.find((item) => (device?.hwaddr != null && item.hwaddr === device.hwaddr) || (device?.name != null && item.name === device.name)) ?? (device === undefined ? interfaces[0] : undefined);
     const live = match?.ipv4[0] ?? match?.ipv6[0] ?? null;
     if (live !== null) return { ...base, address: live, source: guest.type === 'qemu' ? 'agent' : 'dhcp' };
@@ -182,13 +184,58 @@ export class PveGuestDirectory implements GuestDirectory {
     const node = this.api.nodes.$(guest.node);
     try {
       if (guest.type === 'lxc') return parseInterfaces(await node.lxc.$(guest.vmid).interfaces.$get());
-      // TODO: the PVE simulator has no QEMU guests, so this agent path is untested; the answer is
-      // `{ result: [...] }`, and an agent error shows up as `result.error`.
-      const answer = (await node.qemu.$(guest.vmid).agent['network-get-interfaces'].$get()) as { result?: unknown };
-      return parseInterfaces(answer.result);
+      return parseInterfaces(await this.callAgent(guest, signal));
     } catch (err) {
       this.logger.debug({ vmid: guest.vmid, node: guest.node, err }, 'guest interfaces unavailable');
       return [];
     }
+  }
+
+  /** Reads a running VM's interfaces through its guest agent; throws an error that explains why they are unknown. */
+  private async readAgentInterfaces(guest: GuestSummary, config: Record<string, unknown>, signal?: AbortSignal): Promise<GuestInterface[]> {
+    const where = `VM ${guest.vmid} on node ${guest.node}`;
+    if (!agentEnabled(config)) {
+      throw new AppError('GUEST_NO_ADDRESS', `${where} has the QEMU guest agent turned off (option agent in its config), so its address is unknown; turn it on (qm set ${guest.vmid} --agent 1) and run qemu-guest-agent in the VM, or pin the target's address`);
+    }
+    return parseInterfaces(await this.callAgent(guest, signal));
+  }
+
+  /**
+   * Calls `agent/network-get-interfaces` and returns the agent's interface list. PVE returns
+   * `{ result: [...] }`. It fails with HTTP 500 and a plain message when the agent is not
+   * configured or not running, and an error of the agent itself arrives as `result.error.desc`.
+   */
+  private async callAgent(guest: GuestSummary, signal?: AbortSignal): Promise<unknown[]> {
+    signal?.throwIfAborted();
+    const where = `VM ${guest.vmid} on node ${guest.node}`;
+    let answer: { result?: unknown };
+    try {
+      answer = (await this.api.nodes.$(guest.node).qemu.$(guest.vmid).agent['network-get-interfaces'].$get()) as { result?: unknown };
+    } catch (err) {
+      const text = (err as Error).message;
+      const pveMessage = pveErrorMessage(text);
+      if (/ with 403 /.test(text)) {
+        throw new AppError('PVE_API_FAILED', `Unable to read the addresses of ${where} through its guest agent: the daemon's API token lacks VM.GuestAgent.Audit on /vms/${guest.vmid} (VM.Monitor before PVE 9); grant it to the daemon's role`, { cause: err });
+      }
+      if (pveMessage !== null) {
+        throw new AppError('GUEST_NO_ADDRESS', `${where} reports no address: its QEMU guest agent is unavailable (PVE: "${pveMessage}"); run qemu-guest-agent in the VM, or pin the target's address`, { cause: err });
+      }
+      throw translate(err, `read the addresses of ${where} through its guest agent`);
+    }
+    const result = answer.result;
+    if (Array.isArray(result)) return result as unknown[];
+    const description = (result as { error?: { desc?: unknown } } | undefined)?.error?.desc;
+    throw new AppError('GUEST_NO_ADDRESS', `${where} reports no address: its QEMU guest agent returned ${typeof description === 'string' ? `the error "${description}"` : 'no interface list'}; check qemu-guest-agent in the VM, or pin the target's address`);
+  }
+}
+
+/** Extracts PVE's `message` from a proxmox-api error text, which ends with the response body. */
+function pveErrorMessage(text: string): string | null {
+  const match = /"message":("(?:[^"\\]|\\.)*")/.exec(text);
+  if (match?.[1] === undefined) return null;
+  try {
+    return (JSON.parse(match[1]) as string).trim();
+  } catch {
+    return null;
   }
 }

@@ -27,6 +27,8 @@ export interface CertificateManagerDeps {
   issuer: AcmeIssuer;
   proxy: IngressProxy;
   dnsFor(domain: StoredDomain): Promise<DnsProvider>;
+  /** Whether this node holds the cluster's work lock; renewal passes run only there. Absent = always. */
+  isWorkHolder?(): boolean;
   logger: Logger;
 }
 
@@ -360,6 +362,7 @@ export class CertificateManager {
    * Returns the next time something is due.
    */
   async renewalPass(now = new Date()): Promise<Date | null> {
+    if (this.deps.isWorkHolder?.() === false) return null;
     const state = this.deps.state.snapshot();
     const lifecycles = state.certificateLifecycles ?? [];
     const ariDirectories = new Map<string, string>();

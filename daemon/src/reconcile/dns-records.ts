@@ -1,7 +1,15 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import type { DnsProvider, DnsRecord, DnsZone } from '../dns/provider.js';
+import type { DnsProvider, DnsRecord, DnsZone, NewDnsRecord } from '../dns/provider.js';
+
+export interface AddressRecordOptions {
+  /**
+   * Publish the records through Cloudflare's proxy. They get TTL 1 (automatic), the only TTL a
+   * proxied record has; records already there with the other setting are updated in place.
+   */
+  proxied?: boolean;
+}
 
 /**
  * Makes the A/AAAA records of `name` that carry `comment` equal `addresses`, without touching any
@@ -16,7 +24,9 @@ export async function ensureAddressRecords(
   comment: string,
   logger: Logger,
   signal?: AbortSignal,
+  options: AddressRecordOptions = {},
 ): Promise<void> {
+  const proxied = options.proxied === true;
   const existing = await dns.listRecords(zone, { name }, signal);
   const addressTypes = new Set(['A', 'AAAA', 'CNAME']);
   const foreign = existing.filter((record) => addressTypes.has(record.type) && record.comment !== comment);
@@ -28,21 +38,26 @@ export async function ensureAddressRecords(
 
   const unused: DnsRecord[] = owned.filter((record) => !addresses.includes(record.content));
   const missing = addresses.filter((address) => !owned.some((record) => record.content === address));
+  const switched = owned.filter((record) => addresses.includes(record.content) && (record.proxied === true) !== proxied);
+  const desired = (address: string): NewDnsRecord => ({ type: isIP(address) === 6 ? 'AAAA' : 'A', name, content: address, ttl: 1, comment, proxied });
   for (const address of missing) {
-    const type = isIP(address) === 6 ? 'AAAA' : 'A';
-    const reusable = unused.findIndex((record) => record.type === type);
+    const record = desired(address);
+    const reusable = unused.findIndex((item) => item.type === record.type);
     if (reusable !== -1) {
-      const [record] = unused.splice(reusable, 1) as [DnsRecord];
-      await dns.updateRecord(zone, record.id, { type, name, content: address, ttl: 1, comment }, signal);
+      const [previous] = unused.splice(reusable, 1) as [DnsRecord];
+      await dns.updateRecord(zone, previous.id, record, signal);
     } else {
-      await dns.createRecord(zone, { type, name, content: address, ttl: 1, comment }, signal);
+      await dns.createRecord(zone, record, signal);
     }
+  }
+  for (const record of switched) {
+    await dns.updateRecord(zone, record.id, desired(record.content), signal);
   }
   for (const record of unused) {
     await dns.deleteRecord(zone, record.id, signal);
   }
-  if (missing.length > 0 || unused.length > 0) {
-    logger.info({ zone: zone.name, record_name: name, addresses }, 'address records converged');
+  if (missing.length > 0 || unused.length > 0 || switched.length > 0) {
+    logger.info({ zone: zone.name, record_name: name, addresses, proxied }, 'address records converged');
   }
 }
 

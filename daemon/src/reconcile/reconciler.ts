@@ -5,6 +5,7 @@ import type { DnsProvider } from '../dns/provider.js';
 import { AppError, errorMessage } from '../errors.js';
 import { challengeRecordName, ownershipComment } from '../names.js';
 import type { IngressProxy } from '../proxy/ingress.js';
+import type { GuestConfigurator } from '../pve/guest-config.js';
 import type { GuestDirectory } from '../pve/guests.js';
 import type { CertificateFiles } from '../store/certificate-files.js';
 import type { Condition, StoredCertificate, StoredDomain, StoredService } from '../store/model.js';
@@ -14,6 +15,8 @@ import { certificateSlot, type CertificateManager } from './certificate-manager.
 import { setCondition } from './conditions.js';
 import { checkReachable, resolveServiceTargets, type ResolvedTargets } from './guest-targets.js';
 import { deleteOwnedRecords, ensureAddressRecords } from './dns-records.js';
+import { applyGuestConfig, removeGuestConfig } from './guest-config-step.js';
+import { publishedAddresses } from '../domains/sites.js';
 
 export interface ReconcilerDeps {
   config: DaemonConfig;
@@ -26,6 +29,14 @@ export interface ReconcilerDeps {
   dnsFor(domain: StoredDomain): Promise<DnsProvider>;
   /** Orders, installs and renews certificates. */
   certificateManager: CertificateManager;
+  /**
+   * Whether this node holds the cluster's work lock. Only the holder runs the DNS, certificate and
+   * guest configuration steps; the other nodes install the stored certificate and the route in
+   * their own proxy. Absent = this node does everything.
+   */
+  isWorkHolder?(): boolean;
+  /** Firewall rules and tags on guests; the step is skipped when absent. */
+  guestConfig?: GuestConfigurator;
   logger: Logger;
 }
 
@@ -135,9 +146,16 @@ export class Reconciler {
   async reconcileService(fqdn: string): Promise<void> {
     const snapshot = this.deps.state.snapshot();
     const service = snapshot.services.find((item) => item.fqdn === fqdn);
-    if (service === undefined) return;
+    if (service === undefined) {
+      if (this.deps.isWorkHolder?.() === false) await this.removeLocalRoute(fqdn);
+      return;
+    }
     const domain = snapshot.domains.find((item) => item.name === service.domain);
     const log = this.logger.child({ service: fqdn, vmid: service.vmid });
+    if (domain !== undefined && this.deps.isWorkHolder?.() === false) {
+      await this.applyLocalRoute(service, domain, log);
+      return;
+    }
     const step: { current: Condition['type'] } = { current: 'guest' };
     try {
       if (domain === undefined) {
@@ -158,13 +176,24 @@ export class Reconciler {
     step.current = 'guest';
     const resolved = await this.resolveGuests(service, log, signal);
 
+    // Firewall rule and tag on the guests.
+    if (this.deps.guestConfig !== undefined) {
+      step.current = 'guest-config';
+      const condition = await applyGuestConfig(this.deps.guestConfig, this.deps.guests, service, this.deps.state.snapshot(), log, signal);
+      await this.deps.state.update((state) => {
+        const current = state.services.find((item) => item.fqdn === fqdn);
+        if (current !== undefined) setCondition(current.conditions, condition);
+      });
+    }
+
     // Address records.
     step.current = 'dns';
     const dns = await this.deps.dnsFor(domain);
     const zone = await dns.findZone(fqdn, domain.name, signal);
     const comment = ownershipComment(this.deps.config.clusterName, 'service', fqdn);
-    await ensureAddressRecords(dns, zone, fqdn, this.deps.config.site.addresses, comment, log, signal);
-    await this.markTrue(fqdn, 'dns', 'RecordsPresent', `${fqdn} points at ${this.deps.config.site.addresses.join(', ')} in zone ${zone.name}`);
+    const addresses = publishedAddresses(this.deps.state.snapshot(), domain, this.deps.config.site.addresses);
+    await ensureAddressRecords(dns, zone, fqdn, addresses, comment, log, signal, { proxied: service.options?.cloudflareProxied === true });
+    await this.markTrue(fqdn, 'dns', 'RecordsPresent', `${fqdn} points at ${addresses.join(', ')} in zone ${zone.name}`);
 
     // Certificate: ordered when missing and installed in the proxy; renewal passes renew it.
     step.current = 'certificate';
@@ -275,6 +304,11 @@ export class Reconciler {
       log.warn({ err, forced: service.forceDelete === true }, 'dns records of a deleted service left in place');
     }
 
+    if (this.deps.guestConfig !== undefined) {
+      step.current = 'guest-config';
+      await removeGuestConfig(this.deps.guestConfig, this.deps.guests, service, this.deps.state.snapshot(), signal);
+    }
+
     step.current = 'certificate';
     await this.deps.certificates.remove(fqdn);
     await this.deps.state.update((state) => {
@@ -283,6 +317,48 @@ export class Reconciler {
       state.services = state.services.filter((item) => item.fqdn !== fqdn);
     });
     log.info({ records_deleted: deleted }, 'service removed');
+  }
+
+  /**
+   * The pass of a node without the work lock: installs the certificate the holder stored and the
+   * route in this node's proxy, or removes both for a service being deleted. It writes nothing to
+   * the shared state; a failure is logged and retried after the minimum retry delay.
+   */
+  private async applyLocalRoute(service: StoredService, domain: StoredDomain, log: Logger): Promise<void> {
+    const signal = this.abort.signal;
+    const { fqdn } = service;
+    try {
+      if (service.deleting) {
+        await this.removeLocalRoute(fqdn);
+        return;
+      }
+      const slot = certificateSlot(domain, fqdn);
+      const stored = this.deps.state.snapshot().certificates.find((item) => item.id === slot.id);
+      const pair = stored === undefined ? null : await this.deps.certificates.load(slot.id);
+      if (pair === null) {
+        // The state poller queues the service again once the holder has stored the certificate.
+        log.info({ certificate: slot.id }, 'waiting for the work lock holder to obtain the certificate');
+        return;
+      }
+      await this.deps.proxy.setCertificate(slot.id, pair.chainPem, pair.keyPem, signal);
+      const resolved = await resolveServiceTargets(this.deps.guests, service, signal);
+      await this.deps.proxy.setRoute({ hostname: fqdn, targets: resolved.routeTargets, maintenance: resolved.maintenance, options: service.options }, signal);
+      log.info({ targets: resolved.routeTargets, maintenance: resolved.maintenance }, 'route applied from the shared state');
+    } catch (err) {
+      if (signal.aborted) return;
+      log.error({ err, retry_in_ms: this.deps.config.reconcile.retryMinMs }, 'unable to apply the route from the shared state');
+      this.schedule(fqdn, this.deps.config.reconcile.retryMinMs);
+    }
+  }
+
+  /** Removes a route and its certificate from this node's proxy only. */
+  private async removeLocalRoute(fqdn: string): Promise<void> {
+    try {
+      await this.deps.proxy.removeRoute(fqdn, this.abort.signal);
+      await this.deps.proxy.removeCertificate(fqdn, this.abort.signal);
+    } catch (err) {
+      this.logger.error({ err, service: fqdn }, 'unable to remove the route of a removed service');
+    }
   }
 
   private async markTrue(fqdn: string, type: Condition['type'], reason: string, message: string): Promise<void> {

@@ -1,24 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../cluster/pmxcfs.js';
 import { fileKey } from '../names.js';
 import type { SecretStore } from './secret-store.js';
 
 export interface CertificatePair {
   chainPem: string;
   keyPem: string;
-}
-
-async function writeFileAtomic(path: string, content: string, mode: number): Promise<void> {
-  const temporary = `${path}.tmp.${randomBytes(6).toString('hex')}`;
-  const handle = await open(temporary, 'w', mode);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
 }
 
 /**

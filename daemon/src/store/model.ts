@@ -4,7 +4,7 @@ import type { RouteOptions } from '../proxy/route-options.js';
 
 /** One step's outcome on an object, in the manner of Kubernetes conditions. */
 export interface Condition {
-  type: 'guest' | 'dns' | 'certificate' | 'route';
+  type: 'guest' | 'guest-config' | 'dns' | 'certificate' | 'route';
   status: 'true' | 'false' | 'unknown';
   /** PascalCase reason, stable across retries (for example `ZoneNotFound`). */
   reason: string;
@@ -24,7 +24,61 @@ export interface StoredDomain {
   /** Key of new certificates; `ecdsa-p256` when absent. */
   keyType?: KeyType;
   /** CAs tried in order after repeated failure at `acmeDirectory`. */
-  fallbackIssuers?: Array<{ directory: string; email: string }>;
+  fallbackIssuers?: FallbackIssuer[];
+  /** Name of the site whose addresses the service records point at; the default site when absent. */
+  site?: string;
+  /** External Account Binding key id at `acmeDirectory`; its HMAC key is a secret. */
+  eabKeyId?: string;
+  /**
+   * ACME profile (draft-ietf-acme-profiles) for new orders, or absent for the CA's default.
+   * TODO: AcmeIssuer does not send it in newOrder yet; only the verification checks it.
+   */
+  acmeProfile?: string;
+  /** Credential scheme of the domain's Cloudflare secret; `api-token` when absent. */
+  cloudflareAuth?: 'api-token' | 'global-key';
+  /** Last four characters of the stored Cloudflare secret, shown instead of the secret. */
+  cloudflareSecretHint?: string;
+  /** Outcome of the last verification; absent for domains saved before verification existed. */
+  verification?: DomainVerification;
+  /** ISO time of the last change through PUT; part of the certificate manager's fingerprint. */
+  updatedAt?: string;
+}
+
+export interface FallbackIssuer {
+  directory: string;
+  email: string;
+  /** External Account Binding key id at `directory`; its HMAC key is a secret. */
+  eabKeyId?: string;
+}
+
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
+
+/** One verification check of a domain and its outcome. */
+export interface VerificationCheck {
+  check: 'credentials' | 'zone' | 'delegation' | 'dns-edit' | 'acme-account' | 'caa';
+  status: CheckStatus;
+  message: string;
+}
+
+export interface DomainVerification {
+  /** False when a blocking check failed or was skipped by a forced save. */
+  ready: boolean;
+  /** The Cloudflare zone that contains the domain, or null when none was found. */
+  zone: string | null;
+  checkedAt: string;
+  checks: VerificationCheck[];
+}
+
+/** An ingress: the nodes that run the proxy and the public addresses DNS records point at. */
+export interface StoredSite {
+  name: string;
+  nodes: string[];
+  addresses: string[];
+  /** Exactly one site is the default, used by domains that name no site. */
+  default: boolean;
+  /** Loopback and private addresses are accepted (labs and the sandbox). */
+  allowPrivate: boolean;
+  createdAt: string;
 }
 
 export type CertificateMode = 'per-service' | 'wildcard';
@@ -177,8 +231,21 @@ export interface StateDocument {
   /** Absent in state files written before renewal tracking existed. */
   certificateLifecycles?: CertificateLifecycle[];
   issuanceLedger?: IssuanceRecord[];
+  /** Absent in state files written before sites existed. */
+  sites?: StoredSite[];
+  /** Nodes running pve-domainsd with the addresses their proxy connects to guests from. */
+  clusterNodes?: ClusterNodeRecord[];
+}
+
+/** One node of the cluster as its daemon registered itself. */
+export interface ClusterNodeRecord {
+  /** PVE node name. */
+  name: string;
+  /** Source addresses of this node's proxy towards guests; guest firewall rules accept them. */
+  ingressAddresses: string[];
+  registeredAt: string;
 }
 
 export function emptyState(): StateDocument {
-  return { version: 1, domains: [], services: [], certificates: [], acmeAccounts: [], certificateLifecycles: [], issuanceLedger: [] };
+  return { version: 1, domains: [], services: [], certificates: [], acmeAccounts: [], certificateLifecycles: [], issuanceLedger: [], sites: [] };
 }

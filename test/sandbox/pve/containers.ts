@@ -22,6 +22,8 @@ export interface ContainerState {
   /** Config keys without `digest`. The `description` key is kept here and written as comment lines. */
   config: Map<string, ConfigValue>;
   firewallRules: FirewallRule[];
+  /** The `[OPTIONS]` of the guest's firewall file; `enable` defaults to 0 as in pve-firewall. */
+  firewallOptions: Map<string, string | number>;
 }
 
 const TAG_RE = /^[a-z0-9_][a-z0-9_\-+.]*$/i;
@@ -74,11 +76,12 @@ export function createContainerState(container: SimContainer, now: number, node:
     startedAt: now,
     config,
     firewallRules: [],
+    firewallOptions: new Map(),
   };
 }
 
 /** Renders the config file as pve-container writes it: description as `#` lines, then sorted `key: value` lines. */
-export function renderConfigFile(state: ContainerState): string {
+export function renderConfigFile(state: Pick<ContainerState, 'config'>): string {
   const lines: string[] = [];
   const description = state.config.get('description');
   if (typeof description === 'string') {
@@ -92,11 +95,11 @@ export function renderConfigFile(state: ContainerState): string {
 }
 
 /** Computes the SHA-1 hex of the config file, the `digest` that PVE returns and checks. */
-export function configDigest(state: ContainerState): string {
+export function configDigest(state: Pick<ContainerState, 'config'>): string {
   return createHash('sha1').update(renderConfigFile(state)).digest('hex');
 }
 
-export function configResponse(state: ContainerState): Record<string, ConfigValue> {
+export function configResponse(state: Pick<ContainerState, 'config'>): Record<string, ConfigValue> {
   const response: Record<string, ConfigValue> = Object.fromEntries(state.config);
   response.digest = configDigest(state);
   return response;

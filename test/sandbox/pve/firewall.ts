@@ -45,3 +45,20 @@ export function ruleFromParameters(values: Parameters): FirewallRule {
   if (values.enable === undefined) rule.enable = 0;
   return rule;
 }
+
+/** Option keys of a guest firewall (pve-firewall `Firewall.pm` `$vm_option_properties`). */
+export const OPTION_FIELDS: readonly string[] = [
+  'enable', 'policy_in', 'policy_out', 'dhcp', 'ndp', 'radv', 'macfilter', 'ipfilter', 'log_level_in', 'log_level_out',
+];
+
+/** Digest of the guest's firewall options: SHA-1 over sorted `key:value` lines. */
+export function optionsDigest(options: ReadonlyMap<string, string | number>): string {
+  const sha = createHash('sha1');
+  for (const key of [...options.keys()].sort()) sha.update(`${key}:${String(options.get(key))}\n`, 'utf8');
+  return sha.digest('hex');
+}
+
+/** Options as `GET .../firewall/options` returns them: only the keys that are set, plus `digest`. */
+export function optionsResponse(options: ReadonlyMap<string, string | number>): Record<string, string | number> {
+  return { ...Object.fromEntries(options), digest: optionsDigest(options) };
+}

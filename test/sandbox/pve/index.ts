@@ -1,9 +1,9 @@
 /**
- * PVE API simulator and container stand-ins for the sandbox. The simulator follows the PVE 9.1
- * API for the endpoints in `routes/`; the container servers stand in for services in containers.
+ * PVE API simulator and guest stand-ins for the sandbox. The simulator follows the PVE 9.1 API
+ * for the endpoints in `routes/`; the stand-in servers stand in for services in containers and VMs.
  */
 export { startPveSimulator } from './simulator.js';
-export { startContainerServers, containerPage, type ContainerServers } from './container-servers.js';
+export { startContainerServers, startVmServers, containerPage, vmPage, type ContainerServers } from './container-servers.js';
 export { createRoutes } from './routes/index.js';
 export type { Route, HttpMethod, PermissionSpec } from './routes/index.js';
 export type { ParameterSchema } from './parameters.js';
@@ -15,4 +15,5 @@ export type {
   PveSimulatorOptions,
   RequestLogEntry,
   SimContainer,
+  SimVm,
 } from './types.js';

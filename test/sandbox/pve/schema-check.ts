@@ -6,9 +6,9 @@
  * `optional`, `properties`, `additionalProperties`, `items`, `enum`, `minimum`, `maximum`,
  * `minLength`, `maxLength` and `pattern`. A property key such as `net[n]` covers net0, net1 and
  * so on. It parses property strings (a `format` object) and checks the named formats in
- * NAMED_FORMATS. It does not check `requires`, `oneOf` with `type-property` and
- * `instance-types`, `alias`, `keyAlias`, or any other named format, which `uncheckedFormats`
- * collects.
+ * NAMED_FORMATS, and resolves `alias` and `keyAlias` keys in them. It does not check `requires`,
+ * `oneOf` with `type-property` and `instance-types`, or any other named format, which
+ * `uncheckedFormats` collects.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -258,8 +258,17 @@ function checkPropertyString(format: Record<string, JsonSchema>, text: string, a
       result.errors.push(`${at}: '${part}' has no key and the format has no default key`);
       continue;
     }
-    if (seen.has(key)) result.errors.push(`${at}: duplicate key '${key}'`);
-    seen.set(key, raw);
+    // pve-common `parse_property_string`: an alias stores its value under the aliased key, and a
+    // keyAlias also stores the key's own name under the keyAlias (QEMU `virtio=<mac>` is model=virtio, macaddr=<mac>).
+    const alias = format[key]?.alias;
+    const keyAlias = format[key]?.keyAlias;
+    const target = typeof alias === 'string' ? alias : key;
+    if (typeof keyAlias === 'string') {
+      if (seen.has(keyAlias)) result.errors.push(`${at}: duplicate key '${keyAlias}'`);
+      seen.set(keyAlias, key);
+    }
+    if (seen.has(target)) result.errors.push(`${at}: duplicate key '${target}'`);
+    seen.set(target, raw);
   }
   for (const [key, raw] of seen) {
     const sub = format[key];
@@ -273,7 +282,7 @@ function checkPropertyString(format: Record<string, JsonSchema>, text: string, a
     checkNode(sub, typed, `${at}{${key}}`, result);
   }
   for (const [key, sub] of Object.entries(format)) {
-    if (!seen.has(key) && !isTrue(sub.optional)) {
+    if (!seen.has(key) && !isTrue(sub.optional) && sub.alias === undefined) {
       result.errors.push(`${at}: property string lacks the required key '${key}'`);
     }
   }

@@ -11,7 +11,8 @@ import { validateParameters, type RawParameter } from './parameters.js';
 import { decodeJsonBody, decodeUrlEncoded, readBody } from './request.js';
 import { createRoutes, matchRoute, type HttpMethod, type PermissionSpec, type Route, type SimulatorState } from './routes/index.js';
 import { TicketAuthority } from './tickets.js';
-import type { PveSimulator, PveSimulatorOptions, RequestLogEntry, SimContainer } from './types.js';
+import type { PveSimulator, PveSimulatorOptions, RequestLogEntry, SimContainer, SimVm } from './types.js';
+import { createVmState, type VmState } from './vms.js';
 
 const API_BASE = '/api2';
 const KNOWN_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'DELETE'];
@@ -26,6 +27,7 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
     nodeName: options.nodeName ?? 'pve1',
     nodes: [options.nodeName ?? 'pve1', ...(options.otherNodes ?? [])],
     containers: new Map<number, ContainerState>(),
+    vms: new Map<number, VmState>(),
     access: new AccessStore(),
     tickets: new TicketAuthority(now, wwwKey),
     now,
@@ -35,12 +37,19 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
   const delayMs = options.unauthorizedDelayMs ?? 0;
 
   const addContainer = (container: SimContainer): void => {
-    if (state.containers.has(container.vmid)) {
-      throw new Error(`container ${container.vmid} already exists on the simulator; pick another vmid`);
+    if (state.containers.has(container.vmid) || state.vms.has(container.vmid)) {
+      throw new Error(`guest ${container.vmid} already exists on the simulator; pick another vmid`);
     }
     state.containers.set(container.vmid, createContainerState(container, now(), state.nodeName));
   };
   for (const container of options.containers ?? []) addContainer(container);
+  const addVm = (vm: SimVm): void => {
+    if (state.containers.has(vm.vmid) || state.vms.has(vm.vmid)) {
+      throw new Error(`guest ${vm.vmid} already exists on the simulator; pick another vmid`);
+    }
+    state.vms.set(vm.vmid, createVmState(vm, now(), state.nodeName));
+  };
+  for (const vm of options.vms ?? []) addVm(vm);
 
   const server = createServer((request, response) => {
     void serveRequest(state, routes, request, response, delayMs).then((entry) => requestLog.push(entry));
@@ -79,6 +88,30 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
       requireContainer(state, vmid, 'destroy');
       state.containers.delete(vmid);
     },
+    addVm,
+    setVmStatus(vmid, status) {
+      const vm = requireVm(state, vmid, 'set the status of');
+      if (vm.status !== status && status === 'running') vm.startedAt = now();
+      vm.status = status;
+    },
+    setVmAgent(vmid, agent) {
+      const vm = requireVm(state, vmid, 'configure the agent of');
+      if (agent.enabled === true) vm.config.set('agent', '1');
+      if (agent.enabled === false) vm.config.delete('agent');
+      if (agent.running !== undefined) vm.agentRunning = agent.running;
+    },
+    setVmAddress(vmid, address) {
+      requireVm(state, vmid, 'readdress').address = address;
+    },
+    migrateVm(vmid, node) {
+      const vm = requireVm(state, vmid, 'migrate');
+      if (!state.nodes.includes(node)) throw new Error(`cannot migrate VM ${vmid} to ${node}: the simulator's nodes are ${state.nodes.join(', ')}`);
+      vm.node = node;
+    },
+    destroyVm(vmid) {
+      requireVm(state, vmid, 'destroy');
+      state.vms.delete(vmid);
+    },
     stop: () => closeServer(server),
   };
 }
@@ -96,6 +129,12 @@ function requireContainer(state: SimulatorState, vmid: number, action: string): 
   const container = state.containers.get(vmid);
   if (container === undefined) throw new Error(`cannot ${action} container ${vmid}: it does not exist; call addContainer first`);
   return container;
+}
+
+function requireVm(state: SimulatorState, vmid: number, action: string): VmState {
+  const vm = state.vms.get(vmid);
+  if (vm === undefined) throw new Error(`cannot ${action} VM ${vmid}: it does not exist; call addVm first`);
+  return vm;
 }
 
 async function listen(server: Server, host: string): Promise<number> {

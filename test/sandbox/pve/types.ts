@@ -11,6 +11,23 @@ export interface SimContainer {
   tags?: string[];
 }
 
+/** A QEMU VM the simulator reports; its address comes only from the guest agent, as on PVE. */
+export interface SimVm {
+  vmid: number;
+  name: string;
+  /** A 127.0.0.x loopback address that the guest agent reports on the VM's NIC. */
+  address: string;
+  /** Port where the VM's stand-in HTTP server listens. */
+  port: number;
+  /** Defaults to 'running'. */
+  status?: 'running' | 'stopped';
+  /** The `agent` option of the VM config; defaults to true (`agent: 1`). */
+  agent?: boolean;
+  /** Whether qemu-guest-agent runs inside the VM; defaults to true. */
+  agentRunning?: boolean;
+  tags?: string[];
+}
+
 export interface PveSimulatorOptions {
   /** Loopback address to bind; defaults to 127.0.0.1. */
   host?: string;
@@ -19,6 +36,7 @@ export interface PveSimulatorOptions {
   /** Further nodes that containers can migrate to. */
   otherNodes?: string[];
   containers?: SimContainer[];
+  vms?: SimVm[];
   /**
    * Delay before a 401 response is sent. pveproxy delays every unauthorized response by 3 s, but
    * the simulator defaults to 0 so tests stay fast.
@@ -81,6 +99,17 @@ export interface PveSimulator {
   setContainerAddress(vmid: number, address: string, options?: { dhcp?: boolean }): void;
   /** Removes a container and its config, as `pct destroy` does. */
   destroyContainer(vmid: number): void;
+  /** Adds a VM; vmids are unique across containers and VMs. */
+  addVm(vm: SimVm): void;
+  setVmStatus(vmid: number, status: 'running' | 'stopped'): void;
+  /** Changes the VM's `agent` option and whether the agent inside it answers. */
+  setVmAgent(vmid: number, agent: { enabled?: boolean; running?: boolean }): void;
+  /** Changes the IPv4 address the guest agent reports, as a new DHCP lease inside the VM does. */
+  setVmAddress(vmid: number, address: string): void;
+  /** Moves a VM to another node, as a finished migration does. */
+  migrateVm(vmid: number, node: string): void;
+  /** Removes a VM and its config, as `qm destroy` does. */
+  destroyVm(vmid: number): void;
   readonly requestLog: ReadonlyArray<RequestLogEntry>;
   stop(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { containerResource } from '../containers.js';
+import { vmResource } from '../vms.js';
 import type { HandlerContext, Route, SimulatorState } from './route.js';
 
 /** Version data the simulator reports; the release matches the PVE 9.1 API schema it follows. */
@@ -62,10 +63,12 @@ export function createClusterRoutes(startedAt: number): readonly Route[] {
     const now = state.now();
     const resources: unknown[] = [];
     if (type === undefined || type === 'vm') {
-      for (const container of [...state.containers.values()].sort((a, b) => a.vmid - b.vmid)) {
-        if (state.access.hasPrivilege(authid, `/vms/${container.vmid}`, 'VM.Audit')) {
-          resources.push(containerResource(container, now));
-        }
+      const guests = [
+        ...[...state.containers.values()].map((container) => ({ vmid: container.vmid, item: () => containerResource(container, now) })),
+        ...[...state.vms.values()].map((vm) => ({ vmid: vm.vmid, item: () => vmResource(vm, now) })),
+      ];
+      for (const guest of guests.sort((a, b) => a.vmid - b.vmid)) {
+        if (state.access.hasPrivilege(authid, `/vms/${guest.vmid}`, 'VM.Audit')) resources.push(guest.item());
       }
     }
     if (type === undefined || type === 'node') {

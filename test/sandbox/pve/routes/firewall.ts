@@ -1,5 +1,6 @@
 import { assertDigest, handlerError } from '../errors.js';
-import { listRules, ruleFromParameters, rulesDigest } from '../firewall.js';
+import { listRules, OPTION_FIELDS, optionsDigest, optionsResponse, ruleFromParameters, rulesDigest } from '../firewall.js';
+import { splitList } from '../parameters.js';
 import type { ParameterSchema } from '../parameters.js';
 import { loadContainer } from './lxc.js';
 import { NODE_PARAMETER, VMID_PARAMETER, type HandlerContext, type Route } from './route.js';
@@ -37,9 +38,63 @@ function deleteRule(context: HandlerContext): unknown {
 
 const CONTAINER_PARAMETERS = { node: NODE_PARAMETER, vmid: VMID_PARAMETER } as const;
 
+function readOptions(context: HandlerContext): unknown {
+  return optionsResponse(loadContainer(context.state, context.params).firewallOptions);
+}
+
+/** Sets and deletes option keys after checking `digest`, as pve-firewall `update_options` does. */
+function updateOptions(context: HandlerContext): unknown {
+  const { params } = context;
+  const container = loadContainer(context.state, params);
+  assertDigest(optionsDigest(container.firewallOptions), params.digest);
+  const deletions = params.delete === undefined ? [] : splitList(String(params.delete));
+  for (const key of deletions) container.firewallOptions.delete(key);
+  for (const key of OPTION_FIELDS) {
+    const value = params[key];
+    if (value !== undefined) container.firewallOptions.set(key, value);
+  }
+  return null;
+}
+
+const BOOLEAN_OPTION: ParameterSchema = { type: 'boolean', optional: true };
+
+
 // NOTE: the simulator does not run pve-firewall's `verify_rule`: macros, ipsets, aliases and
 // `iface` names are stored as given, and `ipversion` is never filled in.
 export const firewallRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/nodes/{node}/lxc/{vmid}/firewall/options',
+    parameters: CONTAINER_PARAMETERS,
+    permissions: { check: ['perm', '/vms/{vmid}', ['VM.Audit']] },
+    allowToken: true,
+    // Unlike the rule methods, the option methods are proxied to the guest's node.
+    proxyToNode: true,
+    handle: readOptions,
+  },
+  {
+    method: 'PUT',
+    path: '/nodes/{node}/lxc/{vmid}/firewall/options',
+    parameters: {
+      ...CONTAINER_PARAMETERS,
+      enable: BOOLEAN_OPTION,
+      policy_in: { type: 'string', optional: true, enum: ['ACCEPT', 'REJECT', 'DROP'] },
+      policy_out: { type: 'string', optional: true, enum: ['ACCEPT', 'REJECT', 'DROP'] },
+      dhcp: BOOLEAN_OPTION,
+      ndp: BOOLEAN_OPTION,
+      radv: BOOLEAN_OPTION,
+      macfilter: BOOLEAN_OPTION,
+      ipfilter: BOOLEAN_OPTION,
+      log_level_in: { type: 'string', optional: true, enum: ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'nolog'] },
+      log_level_out: { type: 'string', optional: true, enum: ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'nolog'] },
+      delete: { type: 'string', optional: true, format: 'pve-configid-list' },
+      digest: DIGEST_PARAMETER,
+    },
+    permissions: { check: ['perm', '/vms/{vmid}', ['VM.Config.Network']] },
+    allowToken: true,
+    proxyToNode: true,
+    handle: updateOptions,
+  },
   {
     method: 'GET',
     path: '/nodes/{node}/lxc/{vmid}/firewall/rules',

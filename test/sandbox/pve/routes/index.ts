@@ -2,13 +2,14 @@ import { accessRoutes } from './access.js';
 import { createClusterRoutes } from './cluster.js';
 import { firewallRoutes } from './firewall.js';
 import { lxcRoutes } from './lxc.js';
+import { qemuRoutes } from './qemu.js';
 import type { HttpMethod, Route } from './route.js';
 
 export type { HandlerContext, HttpMethod, PermissionSpec, Route, SimulatorState } from './route.js';
 
 /** Every API method the simulator implements; `startedAt` (ms) anchors the node's uptime. */
 export function createRoutes(startedAt: number): readonly Route[] {
-  return [...accessRoutes, ...createClusterRoutes(startedAt), ...lxcRoutes, ...firewallRoutes];
+  return [...accessRoutes, ...createClusterRoutes(startedAt), ...lxcRoutes, ...qemuRoutes, ...firewallRoutes];
 }
 
 export interface RouteMatch {

@@ -2,6 +2,7 @@ import type { AccessStore } from '../access.js';
 import type { ContainerState } from '../containers.js';
 import type { ParameterSchema, ParameterSchemas, Parameters } from '../parameters.js';
 import type { TicketAuthority } from '../tickets.js';
+import type { VmState } from '../vms.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -19,6 +20,7 @@ export interface SimulatorState {
   /** Every node of the simulated cluster, `nodeName` first. */
   readonly nodes: readonly string[];
   readonly containers: Map<number, ContainerState>;
+  readonly vms: Map<number, VmState>;
   readonly access: AccessStore;
   readonly tickets: TicketAuthority;
   readonly now: () => number;

@@ -1,0 +1,117 @@
+import { hostname } from 'node:os';
+import { BlockList, isIP } from 'node:net';
+import { invalidParameter } from '../errors.js';
+import type { StateDocument, StoredDomain, StoredSite } from '../store/model.js';
+
+/**
+ * Addresses that the public cannot reach: loopback, private, shared (CGNAT), link-local,
+ * unspecified and multicast ranges (RFC 1918, RFC 6598, RFC 3927, RFC 4193, RFC 4291).
+ * Documentation ranges are allowed, because examples and labs use them as stand-ins.
+ */
+const nonPublic = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  nonPublic.addSubnet(network, prefix, 'ipv4');
+}
+for (const [network, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
+  nonPublic.addSubnet(network, prefix, 'ipv6');
+}
+
+export function isPublicAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  return !nonPublic.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Parses the public addresses of a site; `allowPrivate` admits loopback and private ranges for labs. */
+export function parseSiteAddresses(parameter: string, input: readonly string[], allowPrivate: boolean): string[] {
+  if (input.length === 0) throw invalidParameter(parameter, 'a site needs at least one public IPv4 or IPv6 address');
+  const addresses: string[] = [];
+  for (const raw of input) {
+    const address = raw.trim().toLowerCase();
+    const family = isIP(address);
+    if (family === 0) throw invalidParameter(parameter, `"${raw}" is not an IPv4 or IPv6 address`);
+    if (!allowPrivate && !isPublicAddress(address)) {
+      throw invalidParameter(parameter, `${address} is a loopback, private or otherwise non-public address, which visitors cannot reach; enter the site's public address, or set allow-private for a lab`);
+    }
+    if (!addresses.includes(address)) addresses.push(address);
+  }
+  return addresses;
+}
+
+/** PVE node names are host name labels (pve-cluster: letters, digits and hyphens). */
+export function parseNodeNames(parameter: string, input: readonly string[]): string[] {
+  const nodes: string[] = [];
+  for (const raw of input) {
+    const node = raw.trim();
+    if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(node)) {
+      throw invalidParameter(parameter, `"${raw}" is not a PVE node name; use the names that pvecm nodes lists`);
+    }
+    if (!nodes.includes(node)) nodes.push(node);
+  }
+  return nodes;
+}
+
+export function parseSiteName(parameter: string, input: string): string {
+  const name = input.trim().toLowerCase();
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) {
+    throw invalidParameter(parameter, `"${input}" is not a valid site name; use a letter followed by letters, digits or hyphens (at most 63)`);
+  }
+  return name;
+}
+
+/** The site a domain publishes on: its own, else the default site; undefined when neither exists. */
+export function siteOfDomain(state: StateDocument, domain: StoredDomain): StoredSite | undefined {
+  const sites = state.sites ?? [];
+  if (domain.site !== undefined) return sites.find((site) => site.name === domain.site);
+  return sites.find((site) => site.default);
+}
+
+/**
+ * The addresses the DNS records of `domain`'s services point at: those of its site, or
+ * `fallback` (the configuration's site) while no site is stored.
+ */
+export function publishedAddresses(state: StateDocument, domain: StoredDomain, fallback: readonly string[]): string[] {
+  const site = siteOfDomain(state, domain);
+  return site === undefined ? [...fallback] : [...site.addresses];
+}
+
+/**
+ * Builds the first site from the configuration's `site` section, on this node, when the state
+ * holds none. Addresses from the configuration file are trusted as the admin wrote them, so a
+ * private or loopback address there marks the site `allowPrivate`.
+ */
+export function defaultSiteFromConfig(config: { name: string; addresses: string[] }, now = new Date()): StoredSite {
+  const node = hostname().split('.')[0] ?? '';
+  return {
+    name: parseSiteName('site.name', config.name),
+    nodes: /^[a-zA-Z0-9-]{1,63}$/.test(node) ? [node] : [],
+    addresses: [...config.addresses],
+    default: true,
+    allowPrivate: config.addresses.some((address) => !isPublicAddress(address)),
+    createdAt: now.toISOString(),
+  };
+}
+
+/** Stores the default site from the configuration when the state holds no site yet. */
+export async function ensureDefaultSite(state: { update<T>(mutate: (document: StateDocument) => T): Promise<T> }, config: { name: string; addresses: string[] }): Promise<void> {
+  await state.update((document) => {
+    if ((document.sites ?? []).length > 0) return;
+    document.sites = [defaultSiteFromConfig(config)];
+  });
+}

@@ -1,0 +1,61 @@
+import { defaultKeyType } from '../acme/key-types.js';
+import type { CertificateMode, KeyType, StateDocument, StoredDomain, VerificationCheck } from '../store/model.js';
+import { presetOfUrl } from './directories.js';
+import { unicodeForm } from './names.js';
+import { siteOfDomain } from './sites.js';
+
+/** A domain as the API returns it. Secrets appear only as "set" or their last four characters. */
+export interface DomainView {
+  domain: string;
+  /** The Unicode form of an internationalised name; equal to `domain` otherwise. */
+  'domain-unicode': string;
+  site: string | null;
+  'acme-directory': string;
+  /** Preset id of the directory, or `custom`. */
+  'acme-directory-preset': string;
+  'acme-email': string;
+  'acme-profile': string | null;
+  'eab-key-id': string | null;
+  'eab-hmac-key': 'set' | null;
+  'certificate-mode': CertificateMode;
+  'key-type': KeyType;
+  'fallback-issuers': Array<{ directory: string; email: string; 'eab-key-id': string | null }>;
+  'cloudflare-credentials': 'api-token' | 'global-key';
+  /** The stored Cloudflare secret masked to its last four characters. */
+  'cloudflare-secret': string | null;
+  services: number;
+  /** True when the last verification passed, null when the domain was never verified. */
+  ready: boolean | null;
+  verification: { 'checked-at': string; zone: string | null; checks: VerificationCheck[] } | null;
+  'created-at': string;
+  'updated-at': string | null;
+}
+
+/** Masks a secret to its last four characters, the way the UI shows it. */
+export function maskSecret(secret: string): string {
+  return `…${secret.slice(-4)}`;
+}
+
+export function domainView(domain: StoredDomain, state: StateDocument): DomainView {
+  return {
+    domain: domain.name,
+    'domain-unicode': unicodeForm(domain.name),
+    site: siteOfDomain(state, domain)?.name ?? domain.site ?? null,
+    'acme-directory': domain.acmeDirectory,
+    'acme-directory-preset': presetOfUrl(domain.acmeDirectory)?.id ?? 'custom',
+    'acme-email': domain.acmeEmail,
+    'acme-profile': domain.acmeProfile ?? null,
+    'eab-key-id': domain.eabKeyId ?? null,
+    'eab-hmac-key': domain.eabKeyId === undefined ? null : 'set',
+    'certificate-mode': domain.certificateMode ?? 'per-service',
+    'key-type': domain.keyType ?? defaultKeyType,
+    'fallback-issuers': (domain.fallbackIssuers ?? []).map((issuer) => ({ directory: issuer.directory, email: issuer.email, 'eab-key-id': issuer.eabKeyId ?? null })),
+    'cloudflare-credentials': domain.cloudflareAuth ?? 'api-token',
+    'cloudflare-secret': domain.cloudflareSecretHint === undefined ? null : maskSecret(domain.cloudflareSecretHint),
+    services: state.services.filter((service) => service.domain === domain.name).length,
+    ready: domain.verification?.ready ?? null,
+    verification: domain.verification === undefined ? null : { 'checked-at': domain.verification.checkedAt, zone: domain.verification.zone, checks: domain.verification.checks },
+    'created-at': domain.createdAt,
+    'updated-at': domain.updatedAt ?? null,
+  };
+}
