@@ -147,3 +147,23 @@ describe('api index', () => {
     assert.ok(subdirs.includes('services'), subdirs.join(','));
   });
 });
+
+describe('api form bodies', () => {
+  it('accepts a form-encoded body', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pve-domains-form-'));
+    const state = await StateStore.open(join(dir, 'state'));
+    const app = await buildApi({ state, secrets: new SecretStore(join(dir, 'secrets')), enqueue: () => undefined, logger: pino({ level: 'silent' }) });
+    const registered = await app.inject({ method: 'POST', url: '/api2/json/domains', payload: domainBody });
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/api2/json/services',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'subdomain=form&domain=example.com&vmid=101&port=8080',
+    });
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+    assert.equal(registered.statusCode, 200, registered.body);
+    assert.equal(answer.statusCode, 200, answer.body);
+    assert.equal(answer.json<{ data: { vmid: number; port: number } }>().data.port, 8080);
+  });
+});

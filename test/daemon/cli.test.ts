@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArguments, UsageError } from '../../daemon/src/cli/arguments.js';
+import { bodyValues } from '../../daemon/src/cli/main.js';
 import { renderData } from '../../daemon/src/cli/output.js';
 
 describe('parseArguments', () => {
@@ -48,5 +49,18 @@ describe('renderData', () => {
 describe('parseArguments values', () => {
   it('rejects an option as value', () => {
     assert.throws(() => parseArguments(['create', '/services', '--subdomain', '--domain', 'example.com']), /--subdomain needs a value/);
+  });
+});
+
+describe('bodyValues', () => {
+  it('sends json lists and objects', () => {
+    assert.deepEqual(bodyValues({ 'health-check': '{"path":"/healthz","interval":5}', 'allowed-networks': '["10.0.0.0/8"]', 'hsts-max-age': 'null' }), {
+      'health-check': { path: '/healthz', interval: 5 },
+      'allowed-networks': ['10.0.0.0/8'],
+      'hsts-max-age': null,
+    });
+  });
+  it('keeps other values as text', () => {
+    assert.deepEqual(bodyValues({ port: '8080', subdomain: 'app', broken: '{not json' }), { port: '8080', subdomain: 'app', broken: '{not json' });
   });
 });

@@ -113,11 +113,13 @@ describe('domain verification', () => {
     assert.ok(fx.cloudflare.requestLog.length - logStart <= 2);
   });
 
-  it('explains a key sent as token', async () => {
-    // 41 characters pass the daemon's syntax check but not Cloudflare's (6003/6111).
+  it('explains a malformed token', async () => {
+    // 41 characters pass the daemon's syntax check but not Cloudflare's (6003/6111); the value
+    // is not hex, so it is not named a Global API Key.
     const answer = await fx.call('POST', '/domains', body('example.org', { 'cloudflare-token': `${allZones}z` }));
     assert.equal(answer.status, 400);
-    assert.match(checksOf(answer.body)['credentials'] ?? '', /looks like a Global API Key/);
+    assert.match(checksOf(answer.body)['credentials'] ?? '', /6003\/6111.*copy the API token again/);
+    assert.doesNotMatch(checksOf(answer.body)['credentials'] ?? '', /Global API Key/);
   });
 
   it('rejects a token sent as key', async () => {

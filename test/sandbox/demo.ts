@@ -3,7 +3,7 @@
  * 101 as app.example.com, prints one line starting with "READY " followed by the curl command
  * that fetches the page through HAProxy, and runs until interrupted.
  */
-import { startSandbox } from './sandbox.js';
+import { sandboxAdmin, startSandbox } from './sandbox.js';
 
 const sandbox = await startSandbox({ keepDir: true });
 let stopping = false;
@@ -39,6 +39,10 @@ try {
   const page = await sandbox.fetchHttps(fqdn);
   if (page.status !== 200) throw new Error(`https://${fqdn} answered ${page.status}`);
   process.stderr.write(`demo: sandbox files and logs are in ${sandbox.dir}; press Ctrl-C to stop\n`);
+  process.stderr.write(
+    `demo: CLI socket ${sandbox.socket}; HTTPS API ${sandbox.apiUrl}/api2/json (CA ${sandbox.apiCaFile}); ` +
+      `PVE simulator ${sandbox.pve.url}, user ${sandboxAdmin.user}, password ${sandboxAdmin.password}\n`,
+  );
   process.stdout.write(
     `READY curl --cacert ${sandbox.pebble.rootFile} --resolve ${fqdn}:${sandbox.httpsPort}:127.0.0.1 https://${fqdn}:${sandbox.httpsPort}/\n`,
   );

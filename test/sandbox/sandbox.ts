@@ -82,6 +82,9 @@ function newCloudflareToken(): string {
   return randomBytes(30).toString('base64url');
 }
 
+/** The sandbox's PVE administrator; the simulator accepts this password only. */
+export const sandboxAdmin = { user: 'admin@pve', password: 'sandbox-admin' } as const;
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), 'pve-domains-sandbox-'));
   const stoppers: Array<() => Promise<void>> = [];
@@ -115,6 +118,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const pve = await startPveSimulator({ containers });
     stoppers.push(() => pve.stop());
     const tokenSecret = randomUUID();
+    // A PVE user with a known password, so that a person trying the sandbox can get a ticket
+    // (POST /api2/json/access/ticket at the PVE simulator) and call the daemon's HTTPS API.
+    pve.addUser(sandboxAdmin.user, sandboxAdmin.password, { '/': ['Sys.Audit', 'Sys.Modify', 'VM.Audit', 'VM.Config.Network', 'VM.Config.Options'] });
     const tokenId = pve.addApiToken('pve-domains@pve', 'daemon', tokenSecret, { privsep: false, privileges: { '/': ['Sys.Audit'], '/vms': ['VM.Audit', 'VM.Config.Network', 'VM.Config.Options'] } });
 
     // Pebble resolves DNS-01 records at the simulator's DNS server.

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { registrableDomain } from '../domains/names.js';
 import { AppError } from '../errors.js';
 import type { DnsProvider, DnsRecord, DnsZone } from '../dns/provider.js';
 
@@ -32,13 +33,15 @@ export async function challengeTarget(dns: DnsProvider, recordName: string, regi
   const alias = aliases[0];
   if (alias === undefined) return { zone, name: recordName };
   const target = alias.content.toLowerCase().replace(/\.$/, '');
-  // NOTE: the target's registered domain is taken as its last two labels, which is wrong for
-  // public suffixes such as co.uk; findZone still walks every longer candidate first.
-  const targetRegistered = target.split('.').slice(-2).join('.');
+  // The zone walk stops at the target's registrable domain (public suffix list), so that a
+  // target under co.uk is not looked for at co.uk itself.
+  const targetRegistered = registrableDomain(target) ?? target;
   try {
     return { zone: await dns.findZone(target, targetRegistered, signal), name: target };
   } catch (err) {
-    if (err instanceof AppError && err.code === 'DNS_ZONE_NOT_FOUND') {
+    // A token scoped to other zones gets 403 on the target's zone, which reads as rejected
+    // credentials; either way the admin needs to know about the delegation.
+    if (err instanceof AppError && (err.code === 'DNS_ZONE_NOT_FOUND' || err.code === 'DNS_AUTH_FAILED')) {
       throw new AppError('DNS_ZONE_NOT_FOUND', `${recordName} is delegated by CNAME to ${target}, whose zone these Cloudflare credentials cannot reach; grant the token Zone:DNS:Edit on the zone of ${target} or remove the CNAME`, {
         cause: err,
         retryable: false,

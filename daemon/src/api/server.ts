@@ -56,6 +56,16 @@ export async function buildApi(context: ApiContext, security: ApiSecurity = {}):
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
 
+  // PVE's web UI and pvesh-style clients send form-encoded bodies; repeated keys become lists.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_request, text, done) => {
+    const body: Record<string, string | string[]> = {};
+    for (const [key, value] of new URLSearchParams(text as string)) {
+      const previous = body[key];
+      body[key] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value];
+    }
+    done(null, body);
+  });
+
   app.addHook('preValidation', (request, _reply, done) => {
     const schema = request.routeOptions.schema as { body?: object; querystring?: object } | undefined;
     if (schema?.body !== undefined) request.body = convertFormValues(schema.body, request.body);

@@ -6,7 +6,7 @@ export interface ApiAnswer {
 }
 
 /** Sends one request to the daemon's API over its unix socket. */
-export async function callApi(socket: string, method: string, path: string, payload: Record<string, string> | null): Promise<ApiAnswer> {
+export async function callApi(socket: string, method: string, path: string, payload: Record<string, unknown> | null): Promise<ApiAnswer> {
   const body = payload === null ? undefined : JSON.stringify(payload);
   return new Promise((resolve, reject) => {
     const req = request(

@@ -44,6 +44,28 @@ function readFileParameters(parameters: Record<string, string>): Record<string, 
   return result;
 }
 
+/**
+ * Turns command-line values into a request body. A value written as JSON list, object or
+ * `null` (`--health-check '{"path":"/healthz"}'`) is sent as that JSON value; every other value
+ * is sent as a string, which the daemon converts where its schema wants a number or boolean.
+ */
+export function bodyValues(parameters: Record<string, string>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parameters)) {
+    const trimmed = value.trim();
+    if (trimmed === 'null' || trimmed.startsWith('[') || trimmed.startsWith('{')) {
+      try {
+        body[name] = JSON.parse(trimmed) as unknown;
+        continue;
+      } catch {
+        // Not JSON after all: sent as text, and validation names the parameter.
+      }
+    }
+    body[name] = value;
+  }
+  return body;
+}
+
 const methods: Record<CliCommand['verb'], string> = { ls: 'GET', get: 'GET', create: 'POST', set: 'PUT', delete: 'DELETE' };
 
 /** Runs the CLI; returns the process exit code. */
@@ -75,7 +97,7 @@ export async function runCli(argv: string[], out: (text: string) => void, err: (
   const query = !withBody && Object.keys(parameters).length > 0 ? `?${new URLSearchParams(parameters).toString()}` : '';
   let answer;
   try {
-    answer = await callApi(socket, method, `${command.path}${query}`, withBody ? parameters : null);
+    answer = await callApi(socket, method, `${command.path}${query}`, withBody ? bodyValues(parameters) : null);
   } catch (error) {
     err(`pve-domains: unable to reach pve-domainsd at ${socket}: ${(error as Error).message}; check that the daemon runs (systemctl status pve-domainsd) and that you are root`);
     return 1;

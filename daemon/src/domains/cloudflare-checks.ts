@@ -18,7 +18,13 @@ export function credentialProblem(err: unknown, credentials: CloudflareCredentia
   const codes = cloudflareErrorCodes(err instanceof AppError ? err.cause : err);
   const upstream = errorMessage(err);
   if (codes.includes(6111)) {
-    return `Cloudflare rejected the format of the API token (6003/6111); the value looks like a Global API Key: enter it as cloudflare-global-key with cloudflare-email, or create an API token. ${upstream}`;
+    // Only a hex value of a Global API Key's length is named as one; any other malformed value
+    // is most likely a token copied incompletely.
+    const looksLikeKey = credentials.kind === 'token' && /^[0-9a-f]{37,45}$/.test(credentials.token);
+    const hint = looksLikeKey
+      ? 'the value looks like a Global API Key: enter it as cloudflare-global-key with cloudflare-email, or create an API token'
+      : 'copy the API token again from the Cloudflare dashboard (a token is 40 characters, or starts with cfut_ or cfat_)';
+    return `Cloudflare rejected the format of the API token (6003/6111); ${hint}. ${upstream}`;
   }
   if (codes.includes(6103) || codes.includes(6102)) {
     return `Cloudflare rejected the format of the Global API Key or e-mail (6003/6103); the value looks like an API token: enter it as cloudflare-token instead. ${upstream}`;

@@ -135,10 +135,24 @@ export class PveGuestDirectory implements GuestDirectory {
       throw new AppError('GUEST_NOT_FOUND', `Guest ${vmid} does not exist in this cluster, or the daemon's API token lacks VM.Audit on /vms/${vmid}`);
     }
     const base = { vmid, node: guest.node, type: guest.type, running: guest.status === 'running' };
-    if (pin.address !== undefined) return { ...base, address: pin.address, source: 'pinned' };
-
     const config = await this.readConfig(guest, signal);
     const devices = netDevicesOf(config);
+
+    if (pin.address !== undefined) {
+      // A pin chooses among the guest's own addresses. Any other address would let a user with
+      // VM.Config.Network on one guest publish another guest or the node itself (pveproxy on
+      // 127.0.0.1, say) under a public name.
+      const interfaces = base.running ? await this.readInterfaces(guest, signal) : [];
+      const own = claimedAddresses(devices, interfaces);
+      if (!own.has(pin.address)) {
+        const known = own.size === 0 ? 'none is known' : [...own].join(', ');
+        throw new AppError('GUEST_NO_ADDRESS', `Address ${pin.address} is not an address of guest ${vmid} (its addresses: ${known}); pin one of the guest's own addresses or clear the pin`, {
+          retryable: false,
+        });
+      }
+      return { ...base, address: pin.address, source: 'pinned' };
+    }
+
     const chosen = pin.interface === undefined ? devices : devices.filter((device) => device.key === pin.interface);
     if (pin.interface !== undefined && chosen.length === 0) {
       throw new AppError('GUEST_NO_ADDRESS', `Guest ${vmid} has no network device ${pin.interface}; choose another interface or clear the pin`, { retryable: false });
@@ -195,7 +209,7 @@ export class PveGuestDirectory implements GuestDirectory {
   private async readAgentInterfaces(guest: GuestSummary, config: Record<string, unknown>, signal?: AbortSignal): Promise<GuestInterface[]> {
     const where = `VM ${guest.vmid} on node ${guest.node}`;
     if (!agentEnabled(config)) {
-      throw new AppError('GUEST_NO_ADDRESS', `${where} has the QEMU guest agent turned off (option agent in its config), so its address is unknown; turn it on (qm set ${guest.vmid} --agent 1) and run qemu-guest-agent in the VM, or pin the target's address`);
+      throw new AppError('GUEST_NO_ADDRESS', `${where} has the QEMU guest agent turned off (option agent in its config), so its address is unknown; turn it on (qm set ${guest.vmid} --agent 1) and run qemu-guest-agent in the VM`);
     }
     return parseInterfaces(await this.callAgent(guest, signal));
   }
@@ -218,14 +232,14 @@ export class PveGuestDirectory implements GuestDirectory {
         throw new AppError('PVE_API_FAILED', `Unable to read the addresses of ${where} through its guest agent: the daemon's API token lacks VM.GuestAgent.Audit on /vms/${guest.vmid} (VM.Monitor before PVE 9); grant it to the daemon's role`, { cause: err });
       }
       if (pveMessage !== null) {
-        throw new AppError('GUEST_NO_ADDRESS', `${where} reports no address: its QEMU guest agent is unavailable (PVE: "${pveMessage}"); run qemu-guest-agent in the VM, or pin the target's address`, { cause: err });
+        throw new AppError('GUEST_NO_ADDRESS', `${where} reports no address: its QEMU guest agent is unavailable (PVE: "${pveMessage}"); run qemu-guest-agent in the VM`, { cause: err });
       }
       throw translate(err, `read the addresses of ${where} through its guest agent`);
     }
     const result = answer.result;
     if (Array.isArray(result)) return result as unknown[];
     const description = (result as { error?: { desc?: unknown } } | undefined)?.error?.desc;
-    throw new AppError('GUEST_NO_ADDRESS', `${where} reports no address: its QEMU guest agent returned ${typeof description === 'string' ? `the error "${description}"` : 'no interface list'}; check qemu-guest-agent in the VM, or pin the target's address`);
+    throw new AppError('GUEST_NO_ADDRESS', `${where} reports no address: its QEMU guest agent returned ${typeof description === 'string' ? `the error "${description}"` : 'no interface list'}; check qemu-guest-agent in the VM`);
   }
 }
 
