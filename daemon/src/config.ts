@@ -73,7 +73,10 @@ export interface DaemonConfig {
   };
   site: {
     name: string;
-    /** Public addresses the service DNS records point at. */
+    /**
+     * Public addresses the service DNS records point at. Empty means the default site, when it is
+     * first created, takes the addresses of this node's default-route interface from PVE.
+     */
     addresses: string[];
   };
   proxy: {
@@ -95,7 +98,10 @@ export interface DaemonConfig {
     workLockRefreshMs: number;
     /** Interval at which the shared state is re-read for changes made on other nodes. */
     pollIntervalMs: number;
-    /** Addresses this node's proxy connects to guests from; guest firewall rules accept them. */
+    /**
+     * Addresses this node's proxy connects to guests from; guest firewall rules accept them.
+     * Empty means the addresses of this node's default-route interface, read from PVE at start.
+     */
     ingressAddresses: string[];
   };
   reconcile: {
@@ -256,7 +262,6 @@ export function parseConfig(document: unknown): DaemonConfig {
       retryMaxMs: integerAt(reconcile, 'retryMaxMs', 'reconcile.', 3_600_000, 10, 86_400_000),
     },
   };
-  if (config.site.addresses.length === 0) fail('site.addresses', 'must name at least one public address of this site');
   if (config.cluster.workLockRefreshMs >= config.cluster.lockStaleMs) fail('cluster.workLockRefreshMs', `must be shorter than cluster.lockStaleMs (${config.cluster.lockStaleMs}), or the work lock goes stale between two refreshes`);
   return config;
 }

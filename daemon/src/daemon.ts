@@ -10,7 +10,7 @@ import { createRemoteAccess, loadListenerCertificate } from './auth/setup.js';
 import type { DaemonConfig } from './config.js';
 import { CloudflareProvider, type CloudflareCredentials } from './dns/cloudflare.js';
 import type { DnsProvider } from './dns/provider.js';
-import { AppError } from './errors.js';
+import { AppError, errorMessage } from './errors.js';
 import { HaproxyIngress } from './proxy/haproxy.js';
 import { PveGuestDirectory } from './pve/guests.js';
 import { CertificateManager } from './reconcile/certificate-manager.js';
@@ -25,6 +25,7 @@ import { ClusterLock } from './cluster/cluster-lock.js';
 import { registerNode } from './cluster/node-registry.js';
 import { WORK_HOLDER_FILE, WORK_LOCK_ID, WorkLock } from './cluster/work-lock.js';
 import { PveGuestConfig } from './pve/guest-config.js';
+import { PveNodeNetwork } from './pve/node-network.js';
 
 export interface RunningDaemon {
   stop(): Promise<void>;
@@ -72,8 +73,16 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
 
   const lockDir = config.cluster.lockDir ?? defaultLockDir(config.stateDir);
   const state = await StateStore.open(config.stateDir, { lockDir, lockStaleMs: config.cluster.lockStaleMs });
-  await ensureDefaultSite(state, config.site);
-  await registerNode(state, config, logger);
+  const nodeNetwork = new PveNodeNetwork({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile });
+  // One read of the node network serves both the default site and this node's ingress record.
+  let nodeAddresses: Promise<string[]> | undefined;
+  const readNodeAddresses = (): Promise<string[]> => (nodeAddresses ??= nodeNetwork.defaultRouteAddresses(config.cluster.nodeName));
+  try {
+    await ensureDefaultSite(state, config.site, { name: config.cluster.nodeName, readAddresses: readNodeAddresses });
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), node: config.cluster.nodeName }, 'unable to create the default site; create a site through the API or set site.addresses, and restart to try again');
+  }
+  await registerNode(state, config, logger, readNodeAddresses);
   const secrets = new SecretStore(config.secretsDir);
   const certificates = new CertificateFiles(config.stateDir, secrets);
   const proxy = new HaproxyIngress({
@@ -115,7 +124,8 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   const isWorkHolder = (): boolean => workLock?.isHolder() ?? false;
   const certificateManager = new CertificateManager({ config, state, files: certificates, issuer, proxy, dnsFor, isWorkHolder, logger });
   const guestConfig = new PveGuestConfig({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile, logger });
-  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, certificateManager, isWorkHolder, guestConfig, logger });
+  const onDomainRemoved = (domain: string): Promise<void> => secrets.remove('cloudflare', domain);
+  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, certificateManager, isWorkHolder, guestConfig, onDomainRemoved, logger });
   // TCP requests need a PVE ticket or API token; without a TCP listener no PVE key is read.
   const remote = config.api.listen === null ? undefined : await createRemoteAccess(config);
   const audit = new AuditLog(join(config.stateDir, 'audit.log'));

@@ -95,6 +95,34 @@ describe('external account binding', () => {
     assert.equal(fx.state.snapshot().acmeAccounts.find((item) => item.directory === directory)?.url, accountUrl);
   });
 
+  it('issues after a save with skip-verify', async () => {
+    const readOnly = newToken('eabReadOnlyToken');
+    fx.cloudflare.addToken(readOnly, { zones: 'all', permissions: ['zone:read'] });
+    const saved = await fx.call('POST', '/domains', body({ domain: 'example.org', 'acme-email': 'ops@example.org', 'cloudflare-token': readOnly, 'eab-key-id': eabKeyId, 'eab-hmac-key': eabHmacKey, 'skip-verify': true }));
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    assert.equal((saved.body['data'] as Record<string, unknown>)['ready'], false);
+    const accounts = () => fx.state.snapshot().acmeAccounts.filter((item) => item.email === 'ops@example.org');
+    assert.equal(accounts().length, 0);
+
+    const dns = new CloudflareProvider({ apiBaseUrl: fx.cloudflare.apiBaseUrl, credentials: { kind: 'token', token }, logger: pino({ level: 'silent' }) });
+    const issued = await fx.issuer.issue(
+      {
+        certificateId: 'app.example.org',
+        registeredDomain: 'example.org',
+        directory,
+        email: 'ops@example.org',
+        names: ['app.example.org'],
+        keyType: 'ecdsa-p256',
+        replaces: null,
+        resume: null,
+        onOrderCreated: () => Promise.resolve(),
+      },
+      dns,
+    );
+    assert.deepEqual(issued.names, ['app.example.org']);
+    assert.equal(accounts().length, 1);
+  });
+
   it('keeps the stored HMAC on update', async () => {
     const answer = await fx.call('PUT', '/domains/example.com', { 'acme-email': 'admin@example.com', 'eab-key-id': eabKeyId });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));

@@ -112,6 +112,8 @@ const SAMPLES: readonly SampleCall[] = [
   { method: 'DELETE', path: '/nodes/pve1/lxc/101/firewall/rules/0', route: '/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}' },
   { method: 'PUT', path: '/nodes/pve1/lxc/101/firewall/options', route: '/nodes/{node}/lxc/{vmid}/firewall/options', params: { enable: 1, policy_in: 'DROP' }, expectNull: true },
   { method: 'GET', path: '/nodes/pve1/lxc/101/firewall/options', route: '/nodes/{node}/lxc/{vmid}/firewall/options' },
+  { method: 'GET', path: '/nodes/pve1/network', route: '/nodes/{node}/network' },
+  { method: 'GET', path: '/nodes/pve1/network', route: '/nodes/{node}/network', params: { type: 'any_bridge' } },
 ];
 
 const ROOT_TOKEN_SECRET = '0d6b1c52-6f0e-4a57-9a41-3b8f6c0d2e11';
@@ -123,6 +125,7 @@ describe('simulator responses against the PVE 9.1 schema', { skip }, () => {
 
   before(async () => {
     simulator = await startPveSimulator({
+      nodeNetworks: { pve1: { cidr: '127.0.0.1/8', gateway: '127.0.0.254', cidr6: 'fd00::1/64', gateway6: 'fd00::fe' } },
       containers: [
         { vmid: 101, hostname: 'web', address: '127.0.0.101', port: 8080, tags: ['prod'] },
         { vmid: 102, hostname: 'db', address: '127.0.0.102', port: 8080, status: 'stopped' },

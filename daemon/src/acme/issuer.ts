@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
@@ -10,7 +9,8 @@ import type { DnsProvider } from '../dns/provider.js';
 import { waitForTxtRecord, type PropagationSettings } from '../dns/propagation.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
-import type { KeyType, PendingOrder } from '../store/model.js';
+import type { KeyType, PendingOrder, StoredDomain } from '../store/model.js';
+import { accountKeyName, eabSecretName } from '../domains/acme-account.js';
 import { verifyIssuedCertificate, type CertificateFacts } from './certificate-check.js';
 import { challengeTarget, publishChallenge, removeChallenges, removeOrphanChallenges, type PublishedChallenge } from './challenge-records.js';
 import { createCertificateKey } from './key-types.js';
@@ -61,8 +61,12 @@ const maxProcessingPolls = 60;
 /** Longest Retry-After honoured within one pass; a longer one ends the pass and resumes later. */
 const maxInlineRetryAfterMs = 10 * 60_000;
 
-function accountSecretName(directory: string, email: string): string {
-  return createHash('sha256').update(`${directory}\n${email}`).digest('hex').slice(0, 32);
+/** The ACME settings a domain sets for one of its issuers. */
+interface IssuerSettings {
+  /** ACME profile for new orders; only the primary issuer has one. */
+  profile: string | null;
+  /** EAB key id and HMAC key (base64url), used when the account is registered. */
+  eab: { kid: string; hmacKey: string } | null;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -124,7 +128,8 @@ export class AcmeIssuer {
 
   private async runOrder(request: OrderRequest, dns: DnsProvider, exchange: CaExchange, signal?: AbortSignal): Promise<IssuedCertificate> {
     const { directory, names } = request;
-    const client = await this.accountClient(directory, request.email, exchange);
+    const settings = await this.issuerSettings(request);
+    const client = await this.accountClient(directory, request.email, settings.eab, exchange);
     const log = this.logger.child({ certificate: request.certificateId, names });
     const fail = (err: unknown, action: string): AppError => translateCaError(err, exchange, directory, action);
 
@@ -137,8 +142,10 @@ export class AcmeIssuer {
     if (order === null) {
       const payload: Record<string, unknown> = { identifiers: names.map((value) => ({ type: 'dns', value })) };
       if (request.replaces !== null) payload['replaces'] = request.replaces;
+      if (settings.profile !== null) payload['profile'] = settings.profile;
       try {
-        // acme-client 5.4.0 sends the payload as given; its typings lack `replaces` (RFC 9773).
+        // acme-client 5.4.0 sends the payload as given; its typings lack `replaces` (RFC 9773)
+        // and `profile` (draft-aaron-acme-profiles).
         order = await client.createOrder(payload as unknown as Parameters<acme.Client['createOrder']>[0]);
       } catch (err) {
         throw fail(err, `create an order for ${names.join(', ')}`);
@@ -297,20 +304,42 @@ export class AcmeIssuer {
     return current;
   }
 
-  /** Returns a client bound to the account of a directory and email, creating the account when new. */
-  private async accountClient(directory: string, email: string, exchange: CaExchange): Promise<acme.Client> {
-    const secretName = accountSecretName(directory, email);
-    let accountKey = await this.secrets.read('acme-account', secretName);
-    if (accountKey === null) {
-      accountKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
-      await this.secrets.write('acme-account', secretName, accountKey);
+  /**
+   * Reads the profile and EAB credentials that the domain of `request` sets for its directory.
+   * The profile applies to the primary issuer only, as the verification checks it there.
+   */
+  private async issuerSettings(request: OrderRequest): Promise<IssuerSettings> {
+    const domain: StoredDomain | undefined = this.state.snapshot().domains.find((item) => item.name === request.registeredDomain);
+    if (domain === undefined) return { profile: null, eab: null };
+    const primary = domain.acmeDirectory === request.directory;
+    const keyId = primary ? domain.eabKeyId : domain.fallbackIssuers?.find((item) => item.directory === request.directory)?.eabKeyId;
+    let eab: IssuerSettings['eab'] = null;
+    if (keyId !== undefined) {
+      const hmacKey = await this.secrets.read('acme-account', eabSecretName(request.directory, keyId));
+      if (hmacKey === null) this.logger.warn({ domain: domain.name, directory: request.directory, eab_key_id: keyId }, 'the EAB HMAC key is missing, registering without External Account Binding');
+      else eab = { kid: keyId, hmacKey };
     }
+    return { profile: primary ? (domain.acmeProfile ?? null) : null, eab };
+  }
+
+  /**
+   * Returns a client bound to the account of a directory and email, registering the account
+   * when its key is new. A new account is registered with External Account Binding when `eab`
+   * is set (RFC 8555 section 7.3.4); a known key needs no binding, because the CA returns the
+   * existing account.
+   */
+  private async accountClient(directory: string, email: string, eab: IssuerSettings['eab'], exchange: CaExchange): Promise<acme.Client> {
+    const secretName = accountKeyName(directory, email);
+    let accountKey = await this.secrets.read('acme-account', secretName);
+    const created = accountKey === null;
+    if (accountKey === null) accountKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
     const client = new acme.Client({
       directoryUrl: directory,
       accountKey,
       backoffAttempts: 12,
       backoffMin: this.settings.pollMinMs,
       backoffMax: this.settings.pollMaxMs,
+      ...(created && eab !== null ? { externalAccountBinding: eab } : {}),
     });
     try {
       // Sending the contact with the terms flag returns the existing account for a known key
@@ -319,6 +348,9 @@ export class AcmeIssuer {
     } catch (err) {
       throw translateCaError(err, exchange, directory, `register the ACME account of ${email}`);
     }
+    // A new key is stored only once the CA accepted it: a key stored after a refused binding would
+    // later be taken for a registered account and sent without the binding.
+    if (created) await this.secrets.write('acme-account', secretName, accountKey);
     const url = client.getAccountUrl();
     await this.state.update((state) => {
       const known = state.acmeAccounts.find((item) => item.directory === directory && item.email === email);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { keyTypes } from '../acme/key-types.js';
 import type { CloudflareCredentials } from '../dns/cloudflare.js';
 import { eabSecretName } from '../domains/acme-account.js';
+import { markDomainForDeletion } from '../domains/deletion.js';
 import { directoryPresetIds } from '../domains/directories.js';
 import {
   checkDistinctIssuers,
@@ -81,6 +82,8 @@ const domainFieldProperties = {
   'cloudflare-token': { type: 'string', maxLength: 400, description: 'Cloudflare API token with Zone:Zone:Read and Zone:DNS:Edit on the zone (recommended), write-only.' },
   'cloudflare-global-key': { type: 'string', maxLength: 400, description: 'Legacy Cloudflare Global API Key, write-only; needs cloudflare-email.' },
   'cloudflare-email': { type: 'string', maxLength: 320, description: 'E-mail address of the Cloudflare account, used only with cloudflare-global-key.' },
+  'cloudflare-zone-token': { type: 'string', maxLength: 400, description: 'Cloudflare API token with Zone:Zone:Read, used for zone lookups when the permissions are split over two tokens, write-only; needs cloudflare-dns-token.' },
+  'cloudflare-dns-token': { type: 'string', maxLength: 400, description: 'Cloudflare API token with Zone:DNS:Edit, used for record changes when the permissions are split over two tokens, write-only; needs cloudflare-zone-token.' },
   'skip-verify': { type: 'boolean', description: 'Save even when a blocking check fails; the domain is then marked not ready.' },
 } as const;
 
@@ -112,6 +115,20 @@ const updateDomainSchema = {
 
 // No body schema: the request carries no fields, and a schema would reject a request without a body.
 const verifyDomainSchema = { params: domainParams } as const;
+
+const deleteDomainSchema = {
+  params: domainParams,
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      'remove-services': {
+        type: 'boolean',
+        description: "Also delete the domain's services; the domain is removed once the last of them is gone. Without it, a domain with services is not deleted.",
+      },
+    },
+  },
+} as const;
 
 function findDomain(state: StateDocument, name: string): StoredDomain {
   const domain = state.domains.find((item) => item.name === name);
@@ -208,8 +225,10 @@ function applySettings(domain: StoredDomain, primary: ParsedIssuer, fallbacks: P
   if (fallbacks.length === 0) delete domain.fallbackIssuers;
   else domain.fallbackIssuers = fallbacks.map(storedFallback);
   if (credentials !== null) {
-    domain.cloudflareAuth = credentials.kind === 'token' ? 'api-token' : 'global-key';
+    domain.cloudflareAuth = credentials.kind === 'token' ? 'api-token' : credentials.kind;
     domain.cloudflareSecretHint = credentialSecret(credentials).slice(-4);
+    if (credentials.kind === 'split') domain.cloudflareDnsSecretHint = credentials.dnsToken.slice(-4);
+    else delete domain.cloudflareDnsSecretHint;
   }
 }
 
@@ -334,18 +353,29 @@ export function registerDomainRoutes(app: FastifyInstance, context: ApiContext):
     return { data: { domain: name, ready: verification.ready, zone: verification.zone, 'checked-at': verification.checkedAt, checks: verification.checks } };
   });
 
-  app.delete<{ Params: { domain: string } }>('/domains/:domain', { schema: domainParamsSchema }, async (request) => {
+  app.delete<{ Params: { domain: string }; Querystring: { 'remove-services'?: boolean } }>('/domains/:domain', { schema: deleteDomainSchema }, async (request, reply) => {
     const { ascii: name } = parseRegisteredDomain('domain', request.params.domain);
-    await context.state.update((state) => {
+    const removeServices = request.query['remove-services'] === true;
+    const marked = await context.state.update((state) => {
       if (!state.domains.some((item) => item.name === name)) {
         throw new AppError('DOMAIN_NOT_FOUND', `Domain ${name} is not registered`);
       }
       const services = state.services.filter((item) => item.domain === name).map((item) => item.fqdn);
-      if (services.length > 0) {
-        throw new AppError('DOMAIN_IN_USE', `Domain ${name} still has services (${services.join(', ')}); delete them first`);
+      if (services.length === 0) {
+        state.domains = state.domains.filter((item) => item.name !== name);
+        return [];
       }
-      state.domains = state.domains.filter((item) => item.name !== name);
+      if (!removeServices) {
+        throw new AppError('DOMAIN_IN_USE', `Domain ${name} still has services (${services.join(', ')}); delete them first, or delete the domain with remove-services=1 to delete them too`);
+      }
+      return markDomainForDeletion(state, name);
     });
+    if (marked.length > 0) {
+      for (const fqdn of marked) context.enqueue(fqdn);
+      context.logger.info({ domain: name, services: marked }, 'domain deletion requested, removing its services first');
+      void reply.code(202);
+      return { data: { domain: name, deleting: true, services: marked, message: `The services ${marked.join(', ')} are being removed; domain ${name} is removed with the last of them` } };
+    }
     await context.secrets.remove('cloudflare', name);
     context.logger.info({ domain: name }, 'domain deleted');
     return { data: null };

@@ -9,17 +9,29 @@ import { errorMessage } from '../errors.js';
 import type { StateStore } from '../store/state-store.js';
 
 /**
- * Adds or updates this node's record. A failure (for example no quorum at start) is logged and
- * not thrown: the daemon still serves, and the next start registers the node.
+ * Returns the addresses this node's record should hold: `cluster.ingressAddresses` when set, else
+ * the addresses `readAddresses` returns (the node's default-route interface).
  */
-export async function registerNode(state: StateStore, config: DaemonConfig, logger: Logger): Promise<void> {
-  const { nodeName, ingressAddresses } = config.cluster;
+async function ingressAddressesOf(config: DaemonConfig, readAddresses?: () => Promise<string[]>): Promise<string[]> {
+  const configured = config.cluster.ingressAddresses;
+  if (configured.length > 0 || readAddresses === undefined) return [...configured];
+  return readAddresses();
+}
+
+/**
+ * Adds or updates this node's record. A failure (for example no quorum at start, or a node
+ * network that cannot be read) is logged and not thrown: the daemon still serves, the record
+ * keeps its previous addresses, and the next start registers the node.
+ */
+export async function registerNode(state: StateStore, config: DaemonConfig, logger: Logger, readAddresses?: () => Promise<string[]>): Promise<void> {
+  const { nodeName } = config.cluster;
   try {
+    const ingressAddresses = await ingressAddressesOf(config, readAddresses);
     await state.update((document) => {
       const nodes = document.clusterNodes ?? [];
       const current = nodes.find((node) => node.name === nodeName);
       if (current !== undefined && current.ingressAddresses.join(',') === ingressAddresses.join(',')) return;
-      const record = { name: nodeName, ingressAddresses: [...ingressAddresses], registeredAt: new Date().toISOString() };
+      const record = { name: nodeName, ingressAddresses, registeredAt: new Date().toISOString() };
       document.clusterNodes = [...nodes.filter((node) => node.name !== nodeName), record].sort((a, b) => a.name.localeCompare(b.name));
     });
   } catch (err) {

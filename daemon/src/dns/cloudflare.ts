@@ -3,8 +3,12 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { DnsProvider, DnsRecord, DnsZone, NewDnsRecord, RecordType } from './provider.js';
 
-/** Credentials of one external domain: a scoped API token (recommended) or the legacy global key. */
-export type CloudflareCredentials = { kind: 'token'; token: string } | { kind: 'global-key'; email: string; key: string };
+/**
+ * Credentials of one external domain: a scoped API token (recommended), the legacy global key,
+ * or two tokens for admins who split the permissions: `zoneToken` (Zone:Zone:Read) for zone
+ * lookups and `dnsToken` (Zone:DNS:Edit) for record operations.
+ */
+export type CloudflareCredentials = { kind: 'token'; token: string } | { kind: 'global-key'; email: string; key: string } | { kind: 'split'; zoneToken: string; dnsToken: string };
 
 export interface CloudflareProviderOptions {
   apiBaseUrl: string;
@@ -117,24 +121,34 @@ function toRecord(record: RecordShape): DnsRecord {
   };
 }
 
+type SdkAuth = { apiToken: string; apiKey: null; apiEmail: null } | { apiToken: null; apiKey: string; apiEmail: string };
+
+function sdkClient(apiBaseUrl: string, auth: SdkAuth): Cloudflare {
+  return new Cloudflare({ ...auth, userServiceKey: null, baseURL: apiBaseUrl, apiVersion: pinnedApiVersion, maxRetries: 2, timeout: 30_000 });
+}
+
+function tokenAuth(token: string): SdkAuth {
+  return { apiToken: token, apiKey: null, apiEmail: null };
+}
+
 /** DNS provider backed by the Cloudflare API v4 through the official SDK. */
 export class CloudflareProvider implements DnsProvider {
+  /** Client for zone lookups and token verification. */
   private readonly client: Cloudflare;
+  /** Client for record operations; the same as `client` unless the credentials are split. */
+  private readonly dnsClient: Cloudflare;
   private readonly logger: Logger;
 
   constructor(options: CloudflareProviderOptions) {
-    const auth =
-      options.credentials.kind === 'token'
-        ? { apiToken: options.credentials.token, apiKey: null, apiEmail: null }
-        : { apiToken: null, apiKey: options.credentials.key, apiEmail: options.credentials.email };
-    this.client = new Cloudflare({
-      ...auth,
-      userServiceKey: null,
-      baseURL: options.apiBaseUrl,
-      apiVersion: pinnedApiVersion,
-      maxRetries: 2,
-      timeout: 30_000,
-    });
+    const { credentials } = options;
+    if (credentials.kind === 'split') {
+      this.client = sdkClient(options.apiBaseUrl, tokenAuth(credentials.zoneToken));
+      this.dnsClient = sdkClient(options.apiBaseUrl, tokenAuth(credentials.dnsToken));
+    } else {
+      const auth: SdkAuth = credentials.kind === 'token' ? tokenAuth(credentials.token) : { apiToken: null, apiKey: credentials.key, apiEmail: credentials.email };
+      this.client = sdkClient(options.apiBaseUrl, auth);
+      this.dnsClient = this.client;
+    }
     this.logger = options.logger.child({ subsystem: 'cloudflare' });
   }
 
@@ -195,7 +209,7 @@ export class CloudflareProvider implements DnsProvider {
     const found: DnsRecord[] = [];
     try {
       const params = { zone_id: zone.id, name: { exact: filter.name }, per_page: 100, ...(filter.type === undefined ? {} : { type: filter.type }) };
-      for await (const record of this.client.dns.records.list(params, { signal })) {
+      for await (const record of this.dnsClient.dns.records.list(params, { signal })) {
         found.push(toRecord(record));
       }
     } catch (err) {
@@ -206,7 +220,7 @@ export class CloudflareProvider implements DnsProvider {
 
   async createRecord(zone: DnsZone, record: NewDnsRecord, signal?: AbortSignal): Promise<DnsRecord> {
     try {
-      const created = await this.client.dns.records.create(
+      const created = await this.dnsClient.dns.records.create(
         { zone_id: zone.id, type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment, proxied: proxiedFlag(record) },
         { signal },
       );
@@ -226,7 +240,7 @@ export class CloudflareProvider implements DnsProvider {
 
   async updateRecord(zone: DnsZone, id: string, record: NewDnsRecord, signal?: AbortSignal): Promise<DnsRecord> {
     try {
-      const updated = await this.client.dns.records.edit(
+      const updated = await this.dnsClient.dns.records.edit(
         id,
         { zone_id: zone.id, type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment, proxied: proxiedFlag(record) },
         { signal },
@@ -240,7 +254,7 @@ export class CloudflareProvider implements DnsProvider {
 
   async deleteRecord(zone: DnsZone, id: string, signal?: AbortSignal): Promise<void> {
     try {
-      await this.client.dns.records.delete(id, { zone_id: zone.id }, { signal });
+      await this.dnsClient.dns.records.delete(id, { zone_id: zone.id }, { signal });
       this.logger.info({ zone: zone.name, record_id: id }, 'dns record deleted');
     } catch (err) {
       if (err instanceof APIError && (err.status === 404 || errorCodes(err).includes(recordNotFoundCode))) {

@@ -7,11 +7,8 @@ import type { StateStore } from '../store/state-store.js';
 import type { EabCredentials } from './eab.js';
 
 /**
- * Name of the account-key secret of a directory and email. It must equal the name AcmeIssuer
- * uses (acme/issuer.ts), so that the issuer reuses an account registered here, with External
- * Account Binding, instead of registering a second one without it.
- * TODO: AcmeIssuer itself sends no EAB, so a domain saved with skip-verify before its account
- * exists cannot register at a CA that requires EAB until POST /domains/{domain}/verify passes.
+ * Name of the account-key secret of a directory and email. AcmeIssuer uses the same name, so
+ * the issuer reuses an account registered here instead of registering a second one.
  */
 export function accountKeyName(directory: string, email: string): string {
   return createHash('sha256').update(`${directory}\n${email}`).digest('hex').slice(0, 32);

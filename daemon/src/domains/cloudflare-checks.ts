@@ -82,14 +82,17 @@ export async function searchZone(provider: CloudflareProvider, domain: string, s
   return { kind: 'not-found', refused };
 }
 
-/** The zone check's outcome from a search. */
-export function zoneCheck(domain: string, search: ZoneSearch): VerificationCheck {
+/**
+ * The zone check's outcome from a search. `tokenName` names the credential that looks zones up,
+ * as the fix names it.
+ */
+export function zoneCheck(domain: string, search: ZoneSearch, tokenName = 'the token'): VerificationCheck {
   if (search.kind === 'not-found') {
     const refusal = search.refused.length === 0 ? '' : ` (Cloudflare refused the lookup of ${search.refused.join(', ')})`;
     return {
       check: 'zone',
       status: 'fail',
-      message: `No Cloudflare zone from ${domain} up to ${zoneCandidates(domain).at(-1) ?? domain} is visible to these credentials${refusal}; add the zone to Cloudflare, or grant the token Zone:Zone:Read on it`,
+      message: `No Cloudflare zone from ${domain} up to ${zoneCandidates(domain).at(-1) ?? domain} is visible to these credentials${refusal}; add the zone to Cloudflare, or grant ${tokenName} Zone:Zone:Read on it`,
     };
   }
   if (search.kind === 'credentials-rejected') return { check: 'zone', status: 'skip', message: 'skipped because Cloudflare rejected the credentials' };
@@ -130,9 +133,18 @@ export async function delegationCheck(zone: ZoneDetails, resolvers: string[]): P
 
 /**
  * Checks that the credentials may edit DNS: creates a uniquely named TXT record below `domain`,
- * carrying the product's ownership comment, and deletes it again.
+ * carrying the product's ownership comment, and deletes it again. `tokenName` names the
+ * credential that edits records, as the fix names it.
  */
-export async function dnsEditCheck(provider: CloudflareProvider, zone: ZoneDetails, domain: string, clusterName: string, logger: Logger, signal?: AbortSignal): Promise<VerificationCheck> {
+export async function dnsEditCheck(
+  provider: CloudflareProvider,
+  zone: ZoneDetails,
+  domain: string,
+  clusterName: string,
+  logger: Logger,
+  signal?: AbortSignal,
+  tokenName = 'the token',
+): Promise<VerificationCheck> {
   const name = `_pve-domains-probe-${randomBytes(4).toString('hex')}.${domain}`;
   let id: string;
   try {
@@ -140,7 +152,7 @@ export async function dnsEditCheck(provider: CloudflareProvider, zone: ZoneDetai
     id = created.id;
   } catch (err) {
     if (err instanceof AppError && err.code === 'DNS_AUTH_FAILED') {
-      return { check: 'dns-edit', status: 'fail', message: `The credentials may not create DNS records in zone ${zone.name}; grant the token Zone:DNS:Edit on ${zone.name}. ${err.message}` };
+      return { check: 'dns-edit', status: 'fail', message: `The credentials may not create DNS records in zone ${zone.name}; grant ${tokenName} Zone:DNS:Edit on ${zone.name}. ${err.message}` };
     }
     return { check: 'dns-edit', status: 'fail', message: `Unable to create the test record ${name}: ${errorMessage(err)}` };
   }

@@ -12,6 +12,8 @@ export interface CredentialFields {
   'cloudflare-token'?: string;
   'cloudflare-global-key'?: string;
   'cloudflare-email'?: string;
+  'cloudflare-zone-token'?: string;
+  'cloudflare-dns-token'?: string;
 }
 
 export interface IssuerFields {
@@ -23,15 +25,34 @@ export interface IssuerFields {
 
 /** True when the body sets any Cloudflare credential field. */
 export function hasCredentialFields(body: CredentialFields): boolean {
-  return body['cloudflare-token'] !== undefined || body['cloudflare-global-key'] !== undefined || body['cloudflare-email'] !== undefined;
+  return (
+    body['cloudflare-token'] !== undefined ||
+    body['cloudflare-global-key'] !== undefined ||
+    body['cloudflare-email'] !== undefined ||
+    body['cloudflare-zone-token'] !== undefined ||
+    body['cloudflare-dns-token'] !== undefined
+  );
+}
+
+/** Parses the pair of split tokens; both must be sent, and only without the other schemes. */
+function parseSplitTokens(body: CredentialFields): CloudflareCredentials {
+  const zoneToken = body['cloudflare-zone-token'];
+  const dnsToken = body['cloudflare-dns-token'];
+  if (body['cloudflare-token'] !== undefined || body['cloudflare-global-key'] !== undefined) {
+    throw invalidParameter('cloudflare-zone-token', 'send either cloudflare-token, or cloudflare-global-key with cloudflare-email, or cloudflare-zone-token with cloudflare-dns-token, not several');
+  }
+  if (zoneToken === undefined) throw invalidParameter('cloudflare-zone-token', 'cloudflare-dns-token needs cloudflare-zone-token, a token with Zone:Zone:Read on the zone');
+  if (dnsToken === undefined) throw invalidParameter('cloudflare-dns-token', 'cloudflare-zone-token needs cloudflare-dns-token, a token with Zone:DNS:Edit on the zone');
+  return { kind: 'split', zoneToken: parseCloudflareToken('cloudflare-zone-token', zoneToken), dnsToken: parseCloudflareToken('cloudflare-dns-token', dnsToken) };
 }
 
 /**
- * Parses the Cloudflare credentials of a body: an API token, or a Global API Key with the
- * account e-mail. Values are trimmed. An e-mail sent next to a token is not used, so that only
+ * Parses the Cloudflare credentials of a body: an API token, a Global API Key with the account
+ * e-mail, or a zone token with a DNS token. Values are trimmed. An e-mail sent next to a token is not used, so that only
  * the `Authorization: Bearer` header goes to Cloudflare.
  */
 export function parseCredentials(body: CredentialFields): CloudflareCredentials {
+  if (body['cloudflare-zone-token'] !== undefined || body['cloudflare-dns-token'] !== undefined) return parseSplitTokens(body);
   const token = body['cloudflare-token'];
   const key = body['cloudflare-global-key'];
   if (token !== undefined && key !== undefined) {
@@ -43,12 +64,14 @@ export function parseCredentials(body: CredentialFields): CloudflareCredentials 
     if (email === undefined || email.trim() === '') throw invalidParameter('cloudflare-email', 'the Global API Key needs the e-mail address of the Cloudflare account');
     return { kind: 'global-key', key: parseCloudflareGlobalKey('cloudflare-global-key', key), email: parseEmail('cloudflare-email', email) };
   }
-  throw invalidParameter('cloudflare-token', 'Cloudflare credentials are missing; send cloudflare-token (an API token with Zone:Zone:Read and Zone:DNS:Edit), or cloudflare-global-key with cloudflare-email');
+  throw invalidParameter('cloudflare-token', 'Cloudflare credentials are missing; send cloudflare-token (an API token with Zone:Zone:Read and Zone:DNS:Edit), or cloudflare-global-key with cloudflare-email, or cloudflare-zone-token with cloudflare-dns-token');
 }
 
-/** Returns the secret part of credentials, from which the masked hint is cut. */
+/** Returns the secret part of credentials, from which the masked hint is cut: the zone token of split credentials. */
 export function credentialSecret(credentials: CloudflareCredentials): string {
-  return credentials.kind === 'token' ? credentials.token : credentials.key;
+  if (credentials.kind === 'token') return credentials.token;
+  if (credentials.kind === 'split') return credentials.zoneToken;
+  return credentials.key;
 }
 
 /** An issuer with its EAB credentials in memory, before anything is stored. */

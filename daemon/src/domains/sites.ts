@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { BlockList, isIP } from 'node:net';
-import { invalidParameter } from '../errors.js';
+import { AppError, invalidParameter } from '../errors.js';
 import type { StateDocument, StoredDomain, StoredSite } from '../store/model.js';
 
 /**
@@ -91,16 +91,26 @@ export function publishedAddresses(state: StateDocument, domain: StoredDomain, f
   return site === undefined ? [...fallback] : [...site.addresses];
 }
 
+/** The local node: its PVE name and a reader of its default-route addresses. */
+export interface LocalNode {
+  name: string;
+  /** Returns the addresses of the node's default-route interface (`GET /nodes/{node}/network`). */
+  readAddresses(): Promise<string[]>;
+}
+
+function localNodeName(): string {
+  return hostname().split('.')[0] ?? '';
+}
+
 /**
- * Builds the first site from the configuration's `site` section, on this node, when the state
- * holds none. Addresses from the configuration file are trusted as the admin wrote them, so a
- * private or loopback address there marks the site `allowPrivate`.
+ * Builds the first site, on node `nodeName` (the host name when absent). The addresses are
+ * trusted as the admin or the node's network configuration gives them, so a private or loopback
+ * address marks the site `allowPrivate`.
  */
-export function defaultSiteFromConfig(config: { name: string; addresses: string[] }, now = new Date()): StoredSite {
-  const node = hostname().split('.')[0] ?? '';
+export function defaultSiteFromConfig(config: { name: string; addresses: string[] }, now = new Date(), nodeName = localNodeName()): StoredSite {
   return {
     name: parseSiteName('site.name', config.name),
-    nodes: /^[a-zA-Z0-9-]{1,63}$/.test(node) ? [node] : [],
+    nodes: /^[a-zA-Z0-9-]{1,63}$/.test(nodeName) ? [nodeName] : [],
     addresses: [...config.addresses],
     default: true,
     allowPrivate: config.addresses.some((address) => !isPublicAddress(address)),
@@ -108,10 +118,25 @@ export function defaultSiteFromConfig(config: { name: string; addresses: string[
   };
 }
 
-/** Stores the default site from the configuration when the state holds no site yet. */
-export async function ensureDefaultSite(state: { update<T>(mutate: (document: StateDocument) => T): Promise<T> }, config: { name: string; addresses: string[] }): Promise<void> {
+/**
+ * Stores the default site when the state contains no site yet. Its addresses are `site.addresses`
+ * from the configuration, or, when that list is empty, those `node.readAddresses` returns.
+ * Throws when neither gives an address; the next start tries again.
+ */
+export async function ensureDefaultSite(
+  state: { snapshot(): StateDocument; update<T>(mutate: (document: StateDocument) => T): Promise<T> },
+  config: { name: string; addresses: string[] },
+  node?: LocalNode,
+): Promise<void> {
+  if ((state.snapshot().sites ?? []).length > 0) return;
+  let addresses = config.addresses;
+  if (addresses.length === 0) {
+    if (node === undefined) throw new AppError('CONFIG_INVALID', 'The default site has no address: site.addresses is empty and no node network reader was given; set site.addresses in the configuration');
+    addresses = await node.readAddresses();
+  }
+  const site = defaultSiteFromConfig({ name: config.name, addresses }, new Date(), node?.name);
   await state.update((document) => {
     if ((document.sites ?? []).length > 0) return;
-    document.sites = [defaultSiteFromConfig(config)];
+    document.sites = [site];
   });
 }

@@ -24,6 +24,31 @@ export interface VerificationRequest {
   issuers: IssuerCheckRequest[];
 }
 
+/** One API token of the credentials with the name its messages use. */
+interface NamedToken {
+  token: string;
+  label: string;
+  /** True for one of two split tokens, whose messages name which one failed. */
+  split: boolean;
+}
+
+/** Lists the API tokens of the credentials; the zone token comes first. The global key has none. */
+function namedTokens(credentials: CloudflareCredentials): NamedToken[] {
+  if (credentials.kind === 'token') return [{ token: credentials.token, label: 'The API token', split: false }];
+  if (credentials.kind === 'split') {
+    return [
+      { token: credentials.zoneToken, label: 'The zone token (cloudflare-zone-token)', split: true },
+      { token: credentials.dnsToken, label: 'The DNS token (cloudflare-dns-token)', split: true },
+    ];
+  }
+  return [];
+}
+
+/** True for an account-owned token, which only `/accounts/{id}/tokens/verify` accepts. */
+function isAccountToken(token: string): boolean {
+  return token.startsWith('cfat_');
+}
+
 /** Checks whose failure stops a save: credentials, zone, DNS edit permission, ACME account. */
 const blockingChecks = new Set<VerificationCheck['check']>(['credentials', 'zone', 'dns-edit', 'acme-account']);
 
@@ -75,12 +100,13 @@ export class DomainVerifier {
     };
 
     // Account-owned tokens are verified at their account's endpoint, whose id the zone carries,
-    // so for them (and for the global key, which has no verify endpoint) the zone comes first.
-    const userToken = credentials.kind === 'token' && !credentials.token.startsWith('cfat_');
-    if (userToken) {
-      const failed = await this.tokenCheck(provider, credentials, null, checks, signal);
-      if (failed) return skipRest('Cloudflare rejected the credentials');
+    // so they (and the global key, which has no verify endpoint) are checked after the zone.
+    const tokens = namedTokens(credentials);
+    let tokenFailed = false;
+    for (const token of tokens.filter((item) => !isAccountToken(item.token))) {
+      if (await this.tokenCheck(token, null, checks, signal)) tokenFailed = true;
     }
+    if (tokenFailed) return skipRest('Cloudflare rejected the credentials');
     let search: ZoneSearch;
     try {
       search = await searchZone(provider, domain, signal);
@@ -89,21 +115,22 @@ export class DomainVerifier {
       return skipRest('the zone lookup failed');
     }
     if (search.kind === 'credentials-rejected') {
-      checks.push({ check: 'credentials', status: 'fail', message: credentialProblem(search.error, credentials) });
+      const zoneToken = credentials.kind === 'split' ? tokens[0] : undefined;
+      const message = zoneToken === undefined ? credentialProblem(search.error, credentials) : `${zoneToken.label}: ${credentialProblem(search.error, { kind: 'token', token: zoneToken.token })}`;
+      checks.push({ check: 'credentials', status: 'fail', message });
       return skipRest('Cloudflare rejected the credentials');
     }
-    if (!userToken) {
-      if (credentials.kind === 'token') {
-        if (search.kind !== 'found' || search.zone.accountId === null) {
-          checks.push({ check: 'credentials', status: 'skip', message: 'The account token could not be verified: its account is known only from a visible zone' });
-        } else if (await this.tokenCheck(provider, credentials, search.zone.accountId, checks, signal)) {
-          return skipRest('Cloudflare rejected the credentials');
-        }
-      } else {
-        checks.push({ check: 'credentials', status: 'pass', message: `Cloudflare accepted the Global API Key of ${credentials.email}` });
+    for (const token of tokens.filter((item) => isAccountToken(item.token))) {
+      if (search.kind !== 'found' || search.zone.accountId === null) {
+        checks.push({ check: 'credentials', status: 'skip', message: `${token.label} is an account token and could not be verified: its account is known only from a visible zone` });
+      } else if (await this.tokenCheck(token, search.zone.accountId, checks, signal)) {
+        tokenFailed = true;
       }
     }
-    checks.push(zoneCheck(domain, search));
+    if (tokenFailed) return skipRest('Cloudflare rejected the credentials');
+    if (credentials.kind === 'global-key') checks.push({ check: 'credentials', status: 'pass', message: `Cloudflare accepted the Global API Key of ${credentials.email}` });
+    const split = credentials.kind === 'split';
+    checks.push(zoneCheck(domain, search, split ? 'the zone token (cloudflare-zone-token)' : 'the token'));
     if (search.kind !== 'found') return skipRest('no zone was found');
     const zone = search.zone;
     if (zone.status !== 'active') {
@@ -111,23 +138,26 @@ export class DomainVerifier {
     } else {
       checks.push(await delegationCheck(zone, this.settings.resolvers));
     }
-    checks.push(await dnsEditCheck(provider, zone, domain, this.settings.clusterName, log, signal));
+    checks.push(await dnsEditCheck(provider, zone, domain, this.settings.clusterName, log, signal, split ? 'the DNS token (cloudflare-dns-token)' : 'the token'));
     return { checks, zone };
   }
 
-  /** Adds the credentials check of a token; returns true when it failed. */
-  private async tokenCheck(provider: CloudflareProvider, credentials: CloudflareCredentials, accountId: string | null, checks: VerificationCheck[], signal?: AbortSignal): Promise<boolean> {
+  /** Adds the credentials check of one token; returns true when it failed. */
+  private async tokenCheck(token: NamedToken, accountId: string | null, checks: VerificationCheck[], signal?: AbortSignal): Promise<boolean> {
+    const credentials: CloudflareCredentials = { kind: 'token', token: token.token };
+    const provider = new CloudflareProvider({ apiBaseUrl: this.settings.cloudflareApiBaseUrl, credentials, logger: this.settings.logger });
     try {
-      const token = await provider.verifyToken(accountId, signal);
-      if (token.status !== 'active') {
-        const expiry = token.expiresOn === null ? '' : ` (expires on ${token.expiresOn})`;
-        checks.push({ check: 'credentials', status: 'fail', message: `The API token ${token.id} is ${token.status}${expiry}; enable it or create a new token in the Cloudflare dashboard` });
+      const status = await provider.verifyToken(accountId, signal);
+      if (status.status !== 'active') {
+        const expiry = status.expiresOn === null ? '' : ` (expires on ${status.expiresOn})`;
+        checks.push({ check: 'credentials', status: 'fail', message: `${token.label} ${status.id} is ${status.status}${expiry}; enable it or create a new token in the Cloudflare dashboard` });
         return true;
       }
-      checks.push({ check: 'credentials', status: 'pass', message: `The API token ${token.id} is active${token.expiresOn === null ? '' : ` until ${token.expiresOn}`}` });
+      checks.push({ check: 'credentials', status: 'pass', message: `${token.label} ${status.id} is active${status.expiresOn === null ? '' : ` until ${status.expiresOn}`}` });
       return false;
     } catch (err) {
-      checks.push({ check: 'credentials', status: 'fail', message: credentialProblem(err, credentials) });
+      const problem = credentialProblem(err, credentials);
+      checks.push({ check: 'credentials', status: 'fail', message: token.split ? `${token.label}: ${problem}` : problem });
       return true;
     }
   }

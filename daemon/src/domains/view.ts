@@ -20,10 +20,14 @@ export interface DomainView {
   'certificate-mode': CertificateMode;
   'key-type': KeyType;
   'fallback-issuers': Array<{ directory: string; email: string; 'eab-key-id': string | null }>;
-  'cloudflare-credentials': 'api-token' | 'global-key';
-  /** The stored Cloudflare secret masked to its last four characters. */
+  'cloudflare-credentials': 'api-token' | 'global-key' | 'split';
+  /** The stored Cloudflare secret (the zone token when split) masked to its last four characters. */
   'cloudflare-secret': string | null;
+  /** The DNS token of split credentials, masked; null for the other schemes. */
+  'cloudflare-dns-secret': string | null;
   services: number;
+  /** True while the domain waits for its services to be removed before it goes too. */
+  deleting: boolean;
   /** True when the last verification passed, null when the domain was never verified. */
   ready: boolean | null;
   verification: { 'checked-at': string; zone: string | null; checks: VerificationCheck[] } | null;
@@ -52,7 +56,9 @@ export function domainView(domain: StoredDomain, state: StateDocument): DomainVi
     'fallback-issuers': (domain.fallbackIssuers ?? []).map((issuer) => ({ directory: issuer.directory, email: issuer.email, 'eab-key-id': issuer.eabKeyId ?? null })),
     'cloudflare-credentials': domain.cloudflareAuth ?? 'api-token',
     'cloudflare-secret': domain.cloudflareSecretHint === undefined ? null : maskSecret(domain.cloudflareSecretHint),
+    'cloudflare-dns-secret': domain.cloudflareDnsSecretHint === undefined ? null : maskSecret(domain.cloudflareDnsSecretHint),
     services: state.services.filter((service) => service.domain === domain.name).length,
+    deleting: domain.deleting === true,
     ready: domain.verification?.ready ?? null,
     verification: domain.verification === undefined ? null : { 'checked-at': domain.verification.checkedAt, zone: domain.verification.zone, checks: domain.verification.checks },
     'created-at': domain.createdAt,

@@ -17,6 +17,7 @@ import { checkReachable, resolveServiceTargets, type ResolvedTargets } from './g
 import { deleteOwnedRecords, ensureAddressRecords } from './dns-records.js';
 import { applyGuestConfig, removeGuestConfig } from './guest-config-step.js';
 import { publishedAddresses } from '../domains/sites.js';
+import { removeDeletedDomain } from '../domains/deletion.js';
 
 export interface ReconcilerDeps {
   config: DaemonConfig;
@@ -37,6 +38,8 @@ export interface ReconcilerDeps {
   isWorkHolder?(): boolean;
   /** Firewall rules and tags on guests; the step is skipped when absent. */
   guestConfig?: GuestConfigurator;
+  /** Removes the secrets of a domain that the reconciler removed with its last service. */
+  onDomainRemoved?(domain: string): Promise<void>;
   logger: Logger;
 }
 
@@ -311,12 +314,17 @@ export class Reconciler {
 
     step.current = 'certificate';
     await this.deps.certificates.remove(fqdn);
-    await this.deps.state.update((state) => {
+    const domainRemoved = await this.deps.state.update((state) => {
       state.certificates = state.certificates.filter((item) => item.id !== fqdn);
       state.certificateLifecycles = (state.certificateLifecycles ?? []).filter((item) => item.id !== fqdn);
       state.services = state.services.filter((item) => item.fqdn !== fqdn);
+      return removeDeletedDomain(state, domain.name);
     });
     log.info({ records_deleted: deleted }, 'service removed');
+    if (domainRemoved) {
+      await this.deps.onDomainRemoved?.(domain.name);
+      log.info({ domain: domain.name }, 'domain removed with its last service');
+    }
   }
 
   /**

@@ -29,19 +29,20 @@ export interface StoredDomain {
   site?: string;
   /** External Account Binding key id at `acmeDirectory`; its HMAC key is a secret. */
   eabKeyId?: string;
-  /**
-   * ACME profile (draft-ietf-acme-profiles) for new orders, or absent for the CA's default.
-   * TODO: AcmeIssuer does not send it in newOrder yet; only the verification checks it.
-   */
+  /** ACME profile (draft-aaron-acme-profiles) sent in new orders at `acmeDirectory`; absent for the CA's default. */
   acmeProfile?: string;
   /** Credential scheme of the domain's Cloudflare secret; `api-token` when absent. */
-  cloudflareAuth?: 'api-token' | 'global-key';
-  /** Last four characters of the stored Cloudflare secret, shown instead of the secret. */
+  cloudflareAuth?: 'api-token' | 'global-key' | 'split';
+  /** Last four characters of the stored Cloudflare secret (the zone token when split), shown instead of the secret. */
   cloudflareSecretHint?: string;
+  /** Last four characters of the DNS token of split credentials. */
+  cloudflareDnsSecretHint?: string;
   /** Outcome of the last verification; absent for domains saved before verification existed. */
   verification?: DomainVerification;
   /** ISO time of the last change through PUT; part of the certificate manager's fingerprint. */
   updatedAt?: string;
+  /** Set by DELETE with remove-services; the reconciler removes the domain with its last service. */
+  deleting?: boolean;
 }
 
 export interface FallbackIssuer {

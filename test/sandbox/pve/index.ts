@@ -7,6 +7,7 @@ export { startContainerServers, startVmServers, containerPage, vmPage, type Cont
 export { createRoutes } from './routes/index.js';
 export type { Route, HttpMethod, PermissionSpec } from './routes/index.js';
 export type { ParameterSchema } from './parameters.js';
+export type { SimNodeNetwork } from './node-network.js';
 export type {
   ApiTokenOptions,
   AuthKind,

@@ -7,6 +7,7 @@ import { AccessStore } from './access.js';
 import { authenticate, presentedCredential, type Authentication } from './authentication.js';
 import { createContainerState, type ContainerState } from './containers.js';
 import { ApiError, BareHttpError, parameterError, permissionError } from './errors.js';
+import { createNodeInterfaces, DEFAULT_NODE_NETWORK, type NetworkInterfaceItem } from './node-network.js';
 import { validateParameters, type RawParameter } from './parameters.js';
 import { decodeJsonBody, decodeUrlEncoded, readBody } from './request.js';
 import { createRoutes, matchRoute, type HttpMethod, type PermissionSpec, type Route, type SimulatorState } from './routes/index.js';
@@ -23,11 +24,18 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? Date.now;
   const wwwKey = options.wwwKey ?? generateWwwKey();
+  const nodes = [options.nodeName ?? 'pve1', ...(options.otherNodes ?? [])];
+  for (const node of Object.keys(options.nodeNetworks ?? {})) {
+    if (!nodes.includes(node)) throw new Error(`nodeNetworks names node ${node}, which is not a simulator node; add it to otherNodes`);
+  }
+  const networks = new Map<string, NetworkInterfaceItem[]>();
+  for (const node of nodes) networks.set(node, createNodeInterfaces(node, options.nodeNetworks?.[node] ?? DEFAULT_NODE_NETWORK));
   const state: SimulatorState = {
-    nodeName: options.nodeName ?? 'pve1',
-    nodes: [options.nodeName ?? 'pve1', ...(options.otherNodes ?? [])],
+    nodeName: nodes[0] ?? 'pve1',
+    nodes,
     containers: new Map<number, ContainerState>(),
     vms: new Map<number, VmState>(),
+    networks,
     access: new AccessStore(),
     tickets: new TicketAuthority(now, wwwKey),
     now,

@@ -1,3 +1,5 @@
+import type { SimNodeNetwork } from './node-network.js';
+
 /** A container the simulator reports on its node, and whose stand-in HTTP server may run. */
 export interface SimContainer {
   vmid: number;
@@ -37,6 +39,11 @@ export interface PveSimulatorOptions {
   otherNodes?: string[];
   containers?: SimContainer[];
   vms?: SimVm[];
+  /**
+   * Addresses of each node's `vmbr0` bridge, by node name. Use loopback addresses: they are data
+   * only. A node not named here gets 127.0.0.1/8 with gateway 127.0.0.254.
+   */
+  nodeNetworks?: Record<string, SimNodeNetwork>;
   /**
    * Delay before a 401 response is sent. pveproxy delays every unauthorized response by 3 s, but
    * the simulator defaults to 0 so tests stay fast.

@@ -2,6 +2,7 @@ import { accessRoutes } from './access.js';
 import { createClusterRoutes } from './cluster.js';
 import { firewallRoutes } from './firewall.js';
 import { lxcRoutes } from './lxc.js';
+import { networkRoutes } from './network.js';
 import { qemuRoutes } from './qemu.js';
 import type { HttpMethod, Route } from './route.js';
 
@@ -9,7 +10,7 @@ export type { HandlerContext, HttpMethod, PermissionSpec, Route, SimulatorState 
 
 /** Every API method the simulator implements; `startedAt` (ms) anchors the node's uptime. */
 export function createRoutes(startedAt: number): readonly Route[] {
-  return [...accessRoutes, ...createClusterRoutes(startedAt), ...lxcRoutes, ...qemuRoutes, ...firewallRoutes];
+  return [...accessRoutes, ...createClusterRoutes(startedAt), ...lxcRoutes, ...qemuRoutes, ...firewallRoutes, ...networkRoutes];
 }
 
 export interface RouteMatch {

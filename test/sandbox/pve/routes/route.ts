@@ -1,5 +1,6 @@
 import type { AccessStore } from '../access.js';
 import type { ContainerState } from '../containers.js';
+import type { NetworkInterfaceItem } from '../node-network.js';
 import type { ParameterSchema, ParameterSchemas, Parameters } from '../parameters.js';
 import type { TicketAuthority } from '../tickets.js';
 import type { VmState } from '../vms.js';
@@ -21,6 +22,8 @@ export interface SimulatorState {
   readonly nodes: readonly string[];
   readonly containers: Map<number, ContainerState>;
   readonly vms: Map<number, VmState>;
+  /** Interfaces of each node, as `GET /nodes/{node}/network` lists them. */
+  readonly networks: Map<string, NetworkInterfaceItem[]>;
   readonly access: AccessStore;
   readonly tickets: TicketAuthority;
   readonly now: () => number;
