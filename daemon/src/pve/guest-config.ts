@@ -5,10 +5,9 @@
  * change is read again and retried instead of overwriting the other edit.
  */
 
-import { readFileSync } from 'node:fs';
-import proxmoxApi from 'proxmox-api';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
+import { createPveApi, type PveApi } from './api-client.js';
 
 /** Tag put on guests that have at least one service. */
 export const EXPOSED_TAG = 'exposed';
@@ -130,20 +129,11 @@ export interface PveGuestConfigSettings {
 }
 
 export class PveGuestConfig implements GuestConfigurator {
-  private readonly api: ReturnType<typeof proxmoxApi>;
+  private readonly api: PveApi;
   private readonly logger: Logger;
 
   constructor(settings: PveGuestConfigSettings) {
-    const url = new URL(settings.url);
-    const schema = url.protocol === 'http:' ? 'http' : 'https';
-    this.api = proxmoxApi({
-      host: url.hostname,
-      port: url.port === '' ? (schema === 'https' ? 443 : 80) : Number(url.port),
-      schema,
-      tokenID: settings.tokenId,
-      tokenSecret: readFileSync(settings.tokenSecretFile, 'utf8').trim(),
-      queryTimeout: 15_000,
-    });
+    this.api = createPveApi(settings);
     this.logger = settings.logger.child({ subsystem: 'guest-config' });
   }
 

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import proxmoxApi from 'proxmox-api';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import { agentEnabled, claimedAddresses, netDevicesOf, parseInterfaces, type GuestInterface } from './guest-addresses.js';
+import { createPveApi, type PveApi } from './api-client.js';
 
 /** Node and address of a guest, as the ingress reaches it. */
 export interface GuestAddress {
@@ -86,21 +85,11 @@ function translate(err: unknown, action: string): AppError {
  * process's CA store (the packaged unit adds /etc/pve/pve-root-ca.pem with NODE_EXTRA_CA_CERTS).
  */
 export class PveGuestDirectory implements GuestDirectory {
-  private readonly api: ReturnType<typeof proxmoxApi>;
+  private readonly api: PveApi;
   private readonly logger: Logger;
 
   constructor(settings: PveGuestDirectorySettings) {
-    const url = new URL(settings.url);
-    const schema = url.protocol === 'http:' ? 'http' : 'https';
-    const secret = readFileSync(settings.tokenSecretFile, 'utf8').trim();
-    this.api = proxmoxApi({
-      host: url.hostname,
-      port: url.port === '' ? (schema === 'https' ? 443 : 80) : Number(url.port),
-      schema,
-      tokenID: settings.tokenId,
-      tokenSecret: secret,
-      queryTimeout: 15_000,
-    });
+    this.api = createPveApi(settings);
     this.logger = settings.logger.child({ subsystem: 'pve' });
   }
 

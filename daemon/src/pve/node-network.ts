@@ -4,10 +4,9 @@
  * bridge and SDN access and may leave out the default-route bridge.
  */
 
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import proxmoxApi from 'proxmox-api';
 import { AppError } from '../errors.js';
+import { createPveApi, type PveApi } from './api-client.js';
 
 /** The fields of one `GET /nodes/{node}/network` item that this module reads (PVE 9.1 schema). */
 export interface NetworkInterface {
@@ -55,19 +54,10 @@ export interface PveNodeNetworkSettings {
 
 /** Reads node networks with the daemon's own API token. */
 export class PveNodeNetwork {
-  private readonly api: ReturnType<typeof proxmoxApi>;
+  private readonly api: PveApi;
 
   constructor(settings: PveNodeNetworkSettings) {
-    const url = new URL(settings.url);
-    const schema = url.protocol === 'http:' ? 'http' : 'https';
-    this.api = proxmoxApi({
-      host: url.hostname,
-      port: url.port === '' ? (schema === 'https' ? 443 : 80) : Number(url.port),
-      schema,
-      tokenID: settings.tokenId,
-      tokenSecret: readFileSync(settings.tokenSecretFile, 'utf8').trim(),
-      queryTimeout: 15_000,
-    });
+    this.api = createPveApi(settings);
   }
 
   /** Lists the interfaces of `node`, `lo` excluded. Throws PVE_API_FAILED when the call fails. */
