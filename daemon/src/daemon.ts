@@ -26,18 +26,10 @@ import { registerNode } from './cluster/node-registry.js';
 import { WORK_HOLDER_FILE, WORK_LOCK_ID, WorkLock } from './cluster/work-lock.js';
 import { PveGuestConfig } from './pve/guest-config.js';
 import { PveNodeNetwork } from './pve/node-network.js';
+import { processExists } from './process-exists.js';
 
 export interface RunningDaemon {
   stop(): Promise<void>;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import type { ClusterLock } from './cluster-lock.js';
 import { writeFileAtomic } from './pmxcfs.js';
+import { processExists } from '../process-exists.js';
 
 /** Lock directory name of the work lock. */
 export const WORK_LOCK_ID = 'pve-domains-work';
@@ -38,15 +39,6 @@ export interface WorkLockOptions {
   /** Called after this node gained (true) or lost (false) the lock. */
   onChange(holding: boolean): void;
   logger: Logger;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Reads the holder file; null when it is missing or unreadable. */

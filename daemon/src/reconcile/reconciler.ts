@@ -18,6 +18,7 @@ import { deleteOwnedRecords, ensureAddressRecords } from './dns-records.js';
 import { applyGuestConfig, removeGuestConfig } from './guest-config-step.js';
 import { publishedAddresses } from '../domains/sites.js';
 import { removeDeletedDomain } from '../domains/deletion.js';
+import { lifetimeRenewal } from './renewal.js';
 
 export interface ReconcilerDeps {
   config: DaemonConfig;
@@ -44,13 +45,11 @@ export interface ReconcilerDeps {
 }
 
 /**
- * Renewal point without renewal information from the CA: two thirds of the lifetime, which for
- * a 90-day certificate leaves 30 days to retry.
+ * Returns true when `certificate` is due for renewal by its lifetime alone (without renewal
+ * information from the CA). The rule itself is lifetimeRenewal in renewal.ts.
  */
 export function renewalDue(certificate: StoredCertificate, now = new Date()): boolean {
-  const notBefore = Date.parse(certificate.notBefore);
-  const notAfter = Date.parse(certificate.notAfter);
-  return now.getTime() >= notBefore + ((notAfter - notBefore) * 2) / 3;
+  return now.getTime() >= lifetimeRenewal(certificate).at.getTime();
 }
 
 /**
