@@ -31,7 +31,7 @@ export interface IssuedCertificate extends CertificateFacts {
   keyPem: string;
 }
 
-/** One order as the certificate manager asks for it. */
+/** One order, as the certificate manager requests it. */
 export interface OrderRequest {
   certificateId: string;
   /** Registered domain (Cloudflare zone) of every name. */
@@ -256,7 +256,7 @@ export class AcmeIssuer {
         work.push({ item, challenge });
       }
 
-      // Wait until the authoritative servers answer every value, then let the CA validate.
+      // Wait until every authoritative server returns every value, then let the CA validate.
       for (const { item } of work) {
         await waitForTxtRecord(item.zone, item.recordName, item.value, this.settings.propagation, signal);
       }
@@ -286,7 +286,7 @@ export class AcmeIssuer {
     }
   }
 
-  /** Polls an order in `processing`, waiting as long as the CA's Retry-After asks (RFC 8555 section 7.4). */
+  /** Polls an order in `processing`, waiting as long as the CA's Retry-After requests (RFC 8555 section 7.4). */
   private async waitWhileProcessing(client: acme.Client, order: AcmeOrder, exchange: CaExchange, log: Logger, signal?: AbortSignal): Promise<AcmeOrder> {
     let current = order;
     for (let poll = 0; current.status === 'processing' && poll < maxProcessingPolls; poll++) {

@@ -77,7 +77,7 @@ export interface TokenStatus {
   expiresOn: string | null;
 }
 
-/** Maps an SDK error to the daemon's error registry; the message never holds a credential. */
+/** Maps an SDK error to the daemon's error registry; the message never contains a credential. */
 function translate(err: unknown, action: string): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof APIConnectionError) {
@@ -86,8 +86,8 @@ function translate(err: unknown, action: string): AppError {
   if (err instanceof APIError) {
     if (err.status === 400 || err.status === 401 || err.status === 403) {
       const codes = errorCodes(err);
-      // 9106, 6003, 1000, 9103 and 9109 are Cloudflare's answers to missing, malformed, unknown
-      // or insufficient credentials; 10000 is "Authentication error" for a zone out of scope.
+      // Cloudflare returns 9106, 6003, 1000, 9103 and 9109 for missing, malformed, unknown or
+      // insufficient credentials, and 10000 ("Authentication error") for a zone out of scope.
       if ([9106, 6003, 1000, 9103, 9109, 10000].some((code) => codes.includes(code))) {
         return new AppError('DNS_AUTH_FAILED', `Unable to ${action}: Cloudflare rejected the credentials, ${describeApiError(err)}; check the API token and its permissions (Zone:Zone:Read and Zone:DNS:Edit on the zone)`, {
           cause: err,
@@ -165,7 +165,7 @@ export class CloudflareProvider implements DnsProvider {
         // A token scoped to one zone may be refused on candidates that are not its zone;
         // that means "not this zone", unless it is the registered zone itself.
         if (translated.code === 'DNS_AUTH_FAILED' && candidate !== registeredZone && err instanceof APIError && err.status === 403) {
-          this.logger.debug({ candidate }, 'zone candidate refused, trying the parent');
+          this.logger.debug({ candidate }, 'zone candidate rejected, trying the parent');
           continue;
         }
         throw translated;

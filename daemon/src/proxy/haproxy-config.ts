@@ -112,7 +112,7 @@ function renderSlot(slot: number, route: RouteRecord | undefined, paths: ProxyPa
     '    http-request set-header X-Forwarded-Proto https if { ssl_fc }',
     '    http-request set-header X-Forwarded-Proto http unless { ssl_fc }',
     `    http-request set-timeout tunnel var(txn.host),map(${paths.tunnelMapFile},${DEFAULT_TUNNEL_TIMEOUT_SECONDS * 1000})`,
-    // HAProxy answers 503 when no server is usable: the guest is stopped, every target failed its
+    // HAProxy returns 503 when no server is usable: the guest is stopped, every target failed its
     // check, or the route has none. This replaces its default error page with the maintenance page.
     `    http-error status 503 content-type ${quoteConfigWord('text/html; charset=utf-8')} string ${quoteConfigWord(MAINTENANCE_PAGE)}`,
   );
@@ -182,7 +182,7 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions, table: RouteT
     '    timeout http-keep-alive 10s',
     '    timeout client-fin 10s',
     `    timeout tunnel ${DEFAULT_TUNNEL_TIMEOUT_SECONDS}s`,
-    // On reload the old worker answers one more request on each idle keep-alive connection, with
+    // On reload the old worker serves one more request on each idle keep-alive connection, with
     // "Connection: close", instead of closing it under a client that is about to reuse it.
     '    option idle-close-on-response',
     '',

@@ -1,7 +1,7 @@
 import type { RouteOptions } from './route-options.js';
 
 /**
- * The ingress proxy as the reconciler sees it. Only modules under `proxy/` know the proxy's syntax;
+ * The ingress proxy as the reconciler uses it. Only modules under `proxy/` know the proxy's syntax;
  * everything handed in here has been validated by the caller (names are canonical lower-case
  * host names, ports are integers in 1..65535), and implementations still refuse anything that
  * could break out of a configuration line.
@@ -45,7 +45,7 @@ export interface RouteTarget {
 
 /**
  * One HTTP route: requests whose Host is `hostname` are balanced over `targets`. With no targets,
- * or with `maintenance` set, the route answers 503 with a maintenance page.
+ * or with `maintenance` set, the route returns 503 with a maintenance page.
  */
 export interface Route {
   hostname: string;
@@ -63,6 +63,6 @@ export interface RouteStatus {
   targets: Array<RouteTarget & { state: TargetState; check: string | null }>;
   /** HTTP requests the route's backend received since the proxy last started or reloaded. */
   requests: number;
-  /** 5xx answers plus connection and response errors towards the targets, over the same period. */
+  /** 5xx responses plus connection and response errors towards the targets, over the same period. */
   errors: number;
 }

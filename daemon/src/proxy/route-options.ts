@@ -26,7 +26,7 @@ export interface BasicAuthUser {
 export interface RouteOptions {
   /** Redirect plain HTTP to HTTPS; when false, plain HTTP is proxied too. */
   httpsRedirect: boolean;
-  /** Strict-Transport-Security sent on HTTPS answers, or null for none. */
+  /** Strict-Transport-Security sent on HTTPS responses, or null for none. */
   hsts: { maxAgeSeconds: number; includeSubDomains: boolean } | null;
   /** Idle timeout of upgraded (WebSocket) connections, in seconds. */
   tunnelTimeoutSeconds: number;

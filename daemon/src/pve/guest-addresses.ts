@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 
 /**
- * Pure helpers that read guest addresses out of PVE API answers: the `netN` property strings of a
+ * Pure helpers that read guest addresses out of PVE API responses: the `netN` property strings of a
  * container config, LXC `/interfaces` (address types `inet`/`inet6`) and the QEMU guest agent's
  * `network-get-interfaces` (types `ipv4`/`ipv6`).
  */
@@ -91,7 +91,10 @@ export function parseInterfaces(items: unknown): GuestInterface[] {
   const interfaces: GuestInterface[] = [];
   for (const raw of items as RawInterface[]) {
     if (typeof raw?.name !== 'string' || raw.name === 'lo') continue;
-    const hwaddr = typeof raw['hardware-address'] === 'string' ? raw['hardware-address'] : typeof raw.hwaddr === 'string' ? raw.hwaddr : null;
+    // The QEMU guest agent names the MAC `hardware-address`; LXC's /interfaces sends both names.
+    let hwaddr: string | null = null;
+    if (typeof raw['hardware-address'] === 'string') hwaddr = raw['hardware-address'];
+    else if (typeof raw.hwaddr === 'string') hwaddr = raw.hwaddr;
     const entry: GuestInterface = { name: raw.name, hwaddr: hwaddr?.toLowerCase() ?? null, ipv4: [], ipv6: [] };
     for (const item of Array.isArray(raw['ip-addresses']) ? (raw['ip-addresses'] as Array<Record<string, unknown>>) : []) {
       const address = typeof item['ip-address'] === 'string' ? item['ip-address'].toLowerCase() : '';

@@ -38,7 +38,7 @@ export interface TargetPinning {
   address?: string;
 }
 
-/** Guests as the reconciler sees them; only modules under `pve/` know the PVE API paths. */
+/** Guests as the reconciler uses them; only modules under `pve/` know the PVE API paths. */
 export interface GuestDirectory {
   /**
    * Returns the node and the IPv4 address of container `vmid`. Throws GUEST_NOT_FOUND or

@@ -144,7 +144,7 @@ export class Reconciler {
     }
   }
 
-  /** One pass over one service. Errors are recorded on the service, never thrown. */
+  /** Runs one pass over one service; a failing step is recorded on the service, not thrown. */
   async reconcileService(fqdn: string): Promise<void> {
     const snapshot = this.deps.state.snapshot();
     const service = snapshot.services.find((item) => item.fqdn === fqdn);
@@ -243,7 +243,7 @@ export class Reconciler {
     const first = resolved.routeTargets[0] ?? null;
     await this.deps.proxy.setRoute({ hostname: fqdn, targets: resolved.routeTargets, maintenance: resolved.maintenance, options: service.options }, signal);
     const where = resolved.routeTargets.map((target) => `${target.address}:${target.port}`).join(', ') || 'no target';
-    const message = resolved.maintenance ? `https://${fqdn} answers 503 (maintenance page): no running guest (${where})` : `https://${fqdn} is routed to ${where}`;
+    const message = resolved.maintenance ? `https://${fqdn} returns 503 (maintenance page): no running guest (${where})` : `https://${fqdn} is routed to ${where}`;
     await this.deps.state.update((state) => {
       const current = state.services.find((item) => item.fqdn === fqdn);
       if (current === undefined) return;
@@ -292,7 +292,7 @@ export class Reconciler {
       const comments = [ownershipComment(this.deps.config.clusterName, 'service', fqdn), ownershipComment(this.deps.config.clusterName, 'acme', fqdn)];
       deleted = await deleteOwnedRecords(dns, zone, [fqdn, challengeRecordName(fqdn)], comments, signal);
     } catch (err) {
-      // A zone these credentials cannot see holds no record the product could have created,
+      // A zone these credentials cannot see contains no record the product could have created,
       // unless the records step once succeeded (the token may have lost access since).
       const published = service.conditions.some((item) => item.type === 'dns' && item.status === 'true');
       const zoneMissing = err instanceof AppError && err.code === 'DNS_ZONE_NOT_FOUND';

@@ -63,7 +63,7 @@ export function planRenewals(
     }
     // An order that a restart interrupted is resumed at once.
     if (lifecycle?.pendingOrder != null) return { ...base, action: 'renew', at: now, rule: 'resume-order' };
-    // An expired certificate is renewed at once, whatever the CA's window says.
+    // An expired certificate is renewed at once, whatever the CA's window is.
     if (Date.parse(certificate.notAfter) <= now.getTime()) return { ...base, action: 'renew', at: now, rule: 'expired' };
     if (ariDirectories.has(certificate.directory) && certificate.ariCertId !== undefined) {
       const ari = lifecycle?.ari ?? null;

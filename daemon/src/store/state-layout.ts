@@ -29,9 +29,11 @@ interface DomainFile {
 
 type JsonObject = Record<string, unknown>;
 
-/** The domain a list item belongs to, by the field each list uses. */
+/** Returns the domain a list item belongs to, read from the field each list uses. */
 function domainOf(key: PerDomainKey, item: JsonObject): string {
-  const field = key === 'domains' ? 'name' : key === 'issuanceLedger' ? 'registeredDomain' : 'domain';
+  let field = 'domain';
+  if (key === 'domains') field = 'name';
+  else if (key === 'issuanceLedger') field = 'registeredDomain';
   const value = item[field];
   if (typeof value !== 'string' || value === '') throw new Error(`unable to file a ${key} entry: its ${field} is missing`);
   return value;

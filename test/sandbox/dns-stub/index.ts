@@ -8,7 +8,7 @@ import dnsPacket, { type Answer, type DecodedPacket } from 'dns-packet';
  * to every other query as `setAnswer` sets for the address the query reached.
  */
 
-/** How a stub address answers queries outside the delegation data. */
+/** Response of a stub address to queries outside the delegation data. */
 export type StubAnswer =
   /** NOERROR without records: a server that does not have the value (yet). */
   | 'empty'
