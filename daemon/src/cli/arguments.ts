@@ -1,60 +1,113 @@
-/** A parsed `pve-domains` command line. */
-export interface CliCommand {
-  verb: 'ls' | 'get' | 'create' | 'set' | 'delete';
-  path: string;
-  parameters: Record<string, string>;
-  outputFormat: 'text' | 'json' | 'json-pretty';
-  socket: string | null;
+import { UsageError } from './errors.js';
+import { outputFormats, type OutputFormat } from './output.js';
+import type { RawOption } from './parameters.js';
+
+/**
+ * Splits a `pve-domains` command line: the command, its positional arguments (an API path or a
+ * name), then `--name value` options. As with pvesh, positional arguments come first; after the
+ * first option every word that does not start with `--` is the value of the option before it.
+ */
+
+export interface CommandLine {
+  command: string;
+  positionals: string[];
+  options: RawOption[];
 }
 
-export class UsageError extends Error {}
-
-const verbs = new Set(['ls', 'get', 'create', 'set', 'delete']);
-const formats = new Set(['text', 'json', 'json-pretty']);
-
-export const usage = `usage: pve-domains <ls|get|create|set|delete> PATH [--PARAMETER VALUE ...] [--output-format text|json|json-pretty] [--socket PATH]
-
-examples:
-  pve-domains create /domains --domain example.com --acme-directory https://acme-v02.api.letsencrypt.org/directory \\
-      --acme-email admin@example.com --cloudflare-token-file /root/cf-token
-  pve-domains create /services --subdomain app --domain example.com --vmid 101 --port 8080
-  pve-domains get /services
-  pve-domains delete /services/app.example.com`;
-
-/** Parses argv (without node and script). Parameters are `--name value` or `--name=value`. */
-export function parseArguments(argv: string[]): CliCommand {
-  const [verb, path, ...rest] = argv;
-  if (verb === undefined || !verbs.has(verb)) throw new UsageError(`unknown command "${verb ?? ''}"; expected one of ls, get, create, set, delete`);
-  if (path === undefined || !path.startsWith('/')) throw new UsageError(`missing API path after "${verb}", e.g. /services`);
-  const parameters: Record<string, string> = {};
-  let outputFormat: CliCommand['outputFormat'] = 'text';
-  let socket: string | null = null;
-  for (let index = 0; index < rest.length; index++) {
-    const argument = rest[index] as string;
-    if (!argument.startsWith('--') || argument.length === 2) throw new UsageError(`unexpected argument "${argument}"; parameters are written --name value`);
-    const equals = argument.indexOf('=');
-    let name: string;
-    let value: string | undefined;
-    if (equals !== -1) {
-      name = argument.slice(2, equals);
-      value = argument.slice(equals + 1);
-    } else {
-      name = argument.slice(2);
-      value = rest[index + 1];
-      // A following option is not a value: `--subdomain --domain x` lacks the subdomain.
-      if (value !== undefined && value.startsWith('--')) value = undefined;
-      else index++;
+export function splitCommandLine(argv: readonly string[]): CommandLine {
+  const [command = '', ...rest] = argv;
+  const positionals: string[] = [];
+  const options: RawOption[] = [];
+  let index = 0;
+  while (index < rest.length && !(rest[index] as string).startsWith('--')) positionals.push(rest[index++] as string);
+  for (; index < rest.length; index++) {
+    const word = rest[index] as string;
+    if (!word.startsWith('--') || word.length === 2) {
+      throw new UsageError(`unexpected argument "${word}"; options are written --name value, after the path`);
     }
-    if (value === undefined) throw new UsageError(`parameter --${name} needs a value`);
-    if (name === 'output-format') {
-      if (!formats.has(value)) throw new UsageError(`--output-format must be text, json or json-pretty, not "${value}"`);
-      outputFormat = value as CliCommand['outputFormat'];
-    } else if (name === 'socket') {
-      socket = value;
+    const equals = word.indexOf('=');
+    if (equals !== -1) {
+      options.push({ name: word.slice(2, equals), value: word.slice(equals + 1) });
+      continue;
+    }
+    const next = rest[index + 1];
+    if (next !== undefined && !next.startsWith('--')) {
+      options.push({ name: word.slice(2), value: next });
+      index++;
     } else {
-      if (name in parameters) throw new UsageError(`parameter --${name} is given twice`);
-      parameters[name] = value;
+      options.push({ name: word.slice(2), value: null });
     }
   }
-  return { verb: verb as CliCommand['verb'], path, parameters, outputFormat, socket };
+  return { command, positionals, options };
+}
+
+/** Options of the CLI itself, valid with every command. */
+export interface GlobalOptions {
+  outputFormat: OutputFormat;
+  border: boolean;
+  header: boolean;
+  /** Unix socket of the daemon (root on a node). */
+  socket: string | undefined;
+  /** HOST or HOST:PORT of a daemon's HTTPS API. */
+  host: string | undefined;
+  tokenFile: string | undefined;
+  ca: string | undefined;
+}
+
+export const globalOptionNames = ['output-format', 'noborder', 'noheader', 'socket', 'host', 'token-file', 'ca'] as const;
+
+function flagValue(option: RawOption): boolean {
+  if (option.value === null || option.value === '1') return true;
+  if (option.value === '0') return false;
+  throw new UsageError(`--${option.name} takes 0 or 1, not "${option.value}"`);
+}
+
+function requireValue(option: RawOption, what: string): string {
+  if (option.value === null || option.value === '') throw new UsageError(`--${option.name} needs ${what}`);
+  return option.value;
+}
+
+/**
+ * Takes the global options out of `options`; returns them and the remaining options, which are
+ * the API call's parameters.
+ */
+export function takeGlobalOptions(options: readonly RawOption[]): { globals: GlobalOptions; rest: RawOption[] } {
+  const globals: GlobalOptions = { outputFormat: 'text', border: true, header: true, socket: undefined, host: undefined, tokenFile: undefined, ca: undefined };
+  const rest: RawOption[] = [];
+  const seen = new Set<string>();
+  for (const option of options) {
+    if (!(globalOptionNames as readonly string[]).includes(option.name)) {
+      rest.push(option);
+      continue;
+    }
+    if (seen.has(option.name)) throw new UsageError(`--${option.name} is given twice`);
+    seen.add(option.name);
+    switch (option.name) {
+      case 'output-format': {
+        const value = requireValue(option, `one of ${outputFormats.join(', ')}`);
+        if (!(outputFormats as readonly string[]).includes(value)) throw new UsageError(`--output-format must be one of ${outputFormats.join(', ')}, not "${value}"`);
+        globals.outputFormat = value as OutputFormat;
+        break;
+      }
+      case 'noborder':
+        globals.border = !flagValue(option);
+        break;
+      case 'noheader':
+        globals.header = !flagValue(option);
+        break;
+      case 'socket':
+        globals.socket = requireValue(option, 'the path of the unix socket');
+        break;
+      case 'host':
+        globals.host = requireValue(option, 'HOST or HOST:PORT');
+        break;
+      case 'token-file':
+        globals.tokenFile = requireValue(option, 'the path of the API token file');
+        break;
+      case 'ca':
+        globals.ca = requireValue(option, 'the path of a CA certificate file (PEM)');
+        break;
+    }
+  }
+  return { globals, rest };
 }

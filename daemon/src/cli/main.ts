@@ -1,114 +1,213 @@
-import { readFileSync } from 'node:fs';
-import { defaultConfigPath } from '../config.js';
-import { parseArguments, usage, UsageError, type CliCommand } from './arguments.js';
-import { callApi } from './client.js';
+import type { OpenApiDocument } from '../api/openapi.js';
+import { apiVerbs, cliParameters, fillTemplate, matchPath, methodOfVerb, normalisePath, operationOf, verbsOf, type Verb } from './api-schema.js';
+import { splitCommandLine, takeGlobalOptions, type GlobalOptions } from './arguments.js';
+import { apiData } from './client.js';
+import { resolveEndpoint, type Endpoint } from './connection.js';
+import { isDiagnosis, renderDiagnosis } from './diagnose.js';
+import { ApiError, ConnectionError, exitCodes, UsageError } from './errors.js';
+import { helpText, synopsis } from './help.js';
+import { listEntries, renderListingText } from './listing.js';
 import { renderData } from './output.js';
+import { closestName, resolveParameters, type RawOption, type SecretInput } from './parameters.js';
+import { resolveCertificateId } from './renew.js';
+import { usageLine, usageText } from './usage.js';
 
-const defaultSocket = '/run/pve-domains/api.sock';
-
-/** A `--NAME-file` parameter whose file cannot be read. */
-class ParameterFileError extends Error {}
-
-/** Socket from --socket, PVE_DOMAINS_SOCKET, the daemon's configuration file, or the default. */
-function resolveSocket(command: CliCommand): string {
-  if (command.socket !== null) return command.socket;
-  const fromEnvironment = process.env['PVE_DOMAINS_SOCKET'];
-  if (fromEnvironment !== undefined && fromEnvironment !== '') return fromEnvironment;
-  try {
-    const config = JSON.parse(readFileSync(process.env['PVE_DOMAINS_CONFIG'] ?? defaultConfigPath, 'utf8')) as { api?: { socket?: unknown }; runDir?: unknown };
-    if (typeof config.api?.socket === 'string') return config.api.socket;
-    if (typeof config.runDir === 'string') return `${config.runDir}/api.sock`;
-  } catch {
-    // No readable configuration: the packaged default applies.
-  }
-  return defaultSocket;
+/** What the CLI reads and writes besides the network; the binary passes the process's own. */
+export interface CliIo {
+  /** Writes one block of output; a newline follows. */
+  out(text: string): void;
+  /** Writes one block of diagnostics to stderr; a newline follows. */
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  secrets: SecretInput;
 }
 
-/** Replaces `--NAME-file PATH` parameters by `--NAME` with the file's first line, so secrets stay off the command line. */
-function readFileParameters(parameters: Record<string, string>): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parameters)) {
-    if (name.endsWith('-file') && name !== 'file') {
-      const target = name.slice(0, -'-file'.length);
-      let content: string;
-      try {
-        content = readFileSync(value, 'utf8');
-      } catch (err) {
-        throw new ParameterFileError(`unable to read --${name} ${value}: ${(err as Error).message}`);
-      }
-      result[target] = (content.split('\n')[0] ?? '').trim();
+const otherCommands = ['usage', 'diagnose', 'renew', 'status', 'help'];
+
+/** Diagnosis runs DNS queries at every authoritative server and TLS probes, which can take a while. */
+const diagnoseTimeoutMs = 180_000;
+
+function isVerb(command: string): command is Verb {
+  return (apiVerbs as readonly string[]).includes(command);
+}
+
+function rejectParameters(command: string, options: readonly RawOption[]): void {
+  const first = options[0];
+  if (first !== undefined) throw new UsageError(`${command} takes no parameter --${first.name}`, `USAGE: ${helpLineOf(command)}`);
+}
+
+function helpLineOf(command: string): string {
+  return synopsis.find((line) => line.startsWith(`pve-domains ${command}`)) ?? `pve-domains ${command}`;
+}
+
+function onePositional(command: string, positionals: readonly string[], what: string): string {
+  const [value, extra] = positionals;
+  if (value === undefined) throw new UsageError(`${command} needs ${what}`, `USAGE: ${helpLineOf(command)}`);
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" after ${value}; options are written --name value`, `USAGE: ${helpLineOf(command)}`);
+  return value;
+}
+
+function apiPath(command: string, positionals: readonly string[]): string {
+  const path = onePositional(command, positionals, 'an API path, such as /services');
+  if (!path.startsWith('/')) throw new UsageError(`the API path "${path}" must start with /, such as /services/${path}`);
+  return normalisePath(path);
+}
+
+async function fetchSchema(endpoint: Endpoint): Promise<OpenApiDocument> {
+  const data = await apiData(endpoint, { method: 'GET', path: '/schema' });
+  if (typeof data !== 'object' || data === null || typeof (data as { paths?: unknown }).paths !== 'object') {
+    throw new ConnectionError('the daemon answered GET /schema without an OpenAPI document; is pve-domainsd as new as pve-domains?');
+  }
+  return data as OpenApiDocument;
+}
+
+function print(io: CliIo, text: string): void {
+  if (text !== '') io.out(text);
+}
+
+async function runApiCommand(verb: Verb, positionals: readonly string[], options: readonly RawOption[], io: CliIo): Promise<number> {
+  const path = apiPath(verb, positionals);
+  const { globals, rest } = takeGlobalOptions(options);
+  const endpoint = resolveEndpoint(globals, io.env);
+  const document = await fetchSchema(endpoint);
+  const match = matchPath(document, path);
+  if (match === undefined) throw new UsageError(`no API path matches ${path}; list the paths with pve-domains ls /`);
+
+  if (verb === 'ls') {
+    rejectParameters('ls', rest);
+    const entries = await listEntries(document, endpoint, path);
+    print(io, globals.outputFormat === 'text' ? renderListingText(entries) : renderData(entries, globals.outputFormat));
+    return exitCodes.ok;
+  }
+
+  const method = methodOfVerb[verb];
+  const operation = operationOf(document, match.template, method);
+  if (operation === undefined) {
+    const verbs = verbsOf(document, match.template);
+    throw new UsageError(`${match.template} has no ${verb} command (no ${method.toUpperCase()} route); its commands are ${verbs.join(', ') || 'none'}`);
+  }
+  const usageHint = `USAGE: ${usageLine(document, match.template, verb)}\n(pve-domains usage ${match.template} --command ${verb} --verbose describes each parameter)`;
+  const resolved = await resolveParameters(cliParameters(operation), rest, io.secrets, { usageHint, pathParameters: Object.keys(match.params) });
+  const data = await apiData(endpoint, {
+    method: method.toUpperCase() as 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: fillTemplate(match.template, match.params),
+    query: resolved.query,
+    ...(operation.requestBody === undefined ? {} : { body: resolved.body }),
+  });
+  print(io, renderData(data, globals.outputFormat, globals));
+  return exitCodes.ok;
+}
+
+async function runUsage(positionals: readonly string[], options: readonly RawOption[], io: CliIo): Promise<number> {
+  const path = apiPath('usage', positionals);
+  let verbose = false;
+  let command: Verb | undefined;
+  const connection: RawOption[] = [];
+  for (const option of options) {
+    if (option.name === 'verbose') {
+      if (option.value !== null && option.value !== '1' && option.value !== '0') throw new UsageError(`--verbose takes 0 or 1, not "${option.value}"`);
+      verbose = option.value !== '0';
+    } else if (option.name === 'command') {
+      if (option.value === null || !isVerb(option.value)) throw new UsageError(`--command takes one of ${apiVerbs.join(', ')}`);
+      command = option.value;
     } else {
-      result[name] = value;
+      connection.push(option);
     }
   }
-  return result;
+  const { globals, rest } = takeGlobalOptions(connection);
+  rejectParameters('usage', rest);
+  const document = await fetchSchema(resolveEndpoint(globals, io.env));
+  io.out(usageText(document, path, { verbose, command }));
+  return exitCodes.ok;
 }
 
-/**
- * Turns command-line values into a request body. A value written as JSON list, object or
- * `null` (`--health-check '{"path":"/healthz"}'`) is sent as that JSON value; every other value
- * is sent as a string, which the daemon converts where its schema wants a number or boolean.
- */
-export function bodyValues(parameters: Record<string, string>): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(parameters)) {
-    const trimmed = value.trim();
-    if (trimmed === 'null' || trimmed.startsWith('[') || trimmed.startsWith('{')) {
-      try {
-        body[name] = JSON.parse(trimmed) as unknown;
-        continue;
-      } catch {
-        // Not JSON after all: sent as text, and validation names the parameter.
-      }
+/** Global options of a command that is no API path, after checking it has no other options. */
+function commandGlobals(command: string, options: readonly RawOption[]): GlobalOptions {
+  const { globals, rest } = takeGlobalOptions(options);
+  rejectParameters(command, rest);
+  return globals;
+}
+
+async function runDiagnose(positionals: readonly string[], options: readonly RawOption[], io: CliIo): Promise<number> {
+  const name = onePositional('diagnose', positionals, 'a domain or a service name, such as app.example.com');
+  const globals = commandGlobals('diagnose', options);
+  const data = await apiData(resolveEndpoint(globals, io.env), { method: 'GET', path: `/diagnose/${encodeURIComponent(name)}`, timeoutMs: diagnoseTimeoutMs });
+  if (!isDiagnosis(data)) throw new ConnectionError(`the answer to GET /diagnose/${name} is not a diagnosis; is pve-domainsd as new as pve-domains?`);
+  print(io, renderDiagnosis(data, globals.outputFormat, globals));
+  return data.verdict === 'ok' ? exitCodes.ok : exitCodes.diagnosisNotOk;
+}
+
+async function runRenew(positionals: readonly string[], options: readonly RawOption[], io: CliIo): Promise<number> {
+  const name = onePositional('renew', positionals, 'a certificate id, a service name or a domain');
+  const globals = commandGlobals('renew', options);
+  const endpoint = resolveEndpoint(globals, io.env);
+  const id = await resolveCertificateId(endpoint, name);
+  const data = await apiData(endpoint, { method: 'POST', path: `/certificates/${encodeURIComponent(id)}/renew` });
+  print(io, renderData(data, globals.outputFormat, globals));
+  return exitCodes.ok;
+}
+
+async function runStatus(positionals: readonly string[], options: readonly RawOption[], io: CliIo): Promise<number> {
+  if (positionals.length > 0) throw new UsageError(`status takes no argument, not "${positionals[0] as string}"`);
+  const globals = commandGlobals('status', options);
+  const data = await apiData(resolveEndpoint(globals, io.env), { method: 'GET', path: '/status' });
+  print(io, renderData(data, globals.outputFormat, globals));
+  return exitCodes.ok;
+}
+
+async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.length === 0) {
+    io.err(helpText());
+    return exitCodes.usage;
+  }
+  const line = splitCommandLine(argv);
+  if (isVerb(line.command)) return runApiCommand(line.command, line.positionals, line.options, io);
+  switch (line.command) {
+    case 'help':
+    case '--help':
+    case '-h':
+      // `help PATH` is `usage PATH --verbose`, as in pvesh.
+      if (line.positionals.length > 0) return runUsage(line.positionals, [{ name: 'verbose', value: null }, ...line.options], io);
+      io.out(helpText());
+      return exitCodes.ok;
+    case 'usage':
+      return runUsage(line.positionals, line.options, io);
+    case 'diagnose':
+      return runDiagnose(line.positionals, line.options, io);
+    case 'renew':
+      return runRenew(line.positionals, line.options, io);
+    case 'status':
+      return runStatus(line.positionals, line.options, io);
+    default: {
+      const suggestion = closestName(line.command, [...apiVerbs, ...otherCommands]);
+      const hint = suggestion === undefined ? `the commands are ${[...apiVerbs, ...otherCommands].join(', ')}` : `did you mean ${suggestion}?`;
+      throw new UsageError(`unknown command "${line.command}"; ${hint}`, 'pve-domains help lists the commands');
     }
-    body[name] = value;
   }
-  return body;
 }
 
-const methods: Record<CliCommand['verb'], string> = { ls: 'GET', get: 'GET', create: 'POST', set: 'PUT', delete: 'DELETE' };
+/** PVE's form of an API error: `STATUS MESSAGE`, then one `parameter: message` line per invalid parameter. */
+export function formatApiError(error: ApiError): string {
+  return [`${error.status} ${error.message}`, ...Object.entries(error.parameters).map(([name, message]) => `${name}: ${message}`)].join('\n');
+}
 
-/** Runs the CLI; returns the process exit code. */
-export async function runCli(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
-  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help') {
-    out(usage);
-    return argv.length === 0 ? 2 : 0;
-  }
-  let command: CliCommand;
-  let parameters: Record<string, string>;
+/** Runs the CLI; returns the exit status (see exitCodes). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    command = parseArguments(argv);
-    parameters = readFileParameters(command.parameters);
+    return await dispatch(argv, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      err(`pve-domains: ${error.message}\n${usage}`);
-      return 2;
+      io.err(`pve-domains: ${error.message}${error.hint === undefined ? '' : `\n\n${error.hint}`}`);
+      return exitCodes.usage;
     }
-    if (error instanceof ParameterFileError) {
-      err(`pve-domains: ${error.message}`);
-      return 1;
+    if (error instanceof ApiError) {
+      io.err(formatApiError(error));
+      return exitCodes.api;
+    }
+    if (error instanceof ConnectionError) {
+      io.err(`pve-domains: ${error.message}`);
+      return exitCodes.connection;
     }
     throw error;
   }
-
-  const socket = resolveSocket(command);
-  const method = methods[command.verb];
-  const withBody = method === 'POST' || method === 'PUT';
-  const query = !withBody && Object.keys(parameters).length > 0 ? `?${new URLSearchParams(parameters).toString()}` : '';
-  let answer;
-  try {
-    answer = await callApi(socket, method, `${command.path}${query}`, withBody ? bodyValues(parameters) : null);
-  } catch (error) {
-    err(`pve-domains: unable to reach pve-domainsd at ${socket}: ${(error as Error).message}; check that the daemon runs (systemctl status pve-domainsd) and that you are root`);
-    return 1;
-  }
-
-  if (answer.status >= 400) {
-    err(`pve-domains: ${answer.body.message ?? `HTTP ${answer.status}`}`);
-    for (const [name, message] of Object.entries(answer.body.errors ?? {})) err(`  ${name}: ${message}`);
-    return 1;
-  }
-  const rendered = renderData(answer.body.data, command.outputFormat);
-  if (rendered !== '') out(rendered);
-  return 0;
 }
