@@ -4,17 +4,19 @@
  *   tsx scripts/package.ts [--out DIR] [--ui-file FILE] [--skip-lintian]
  *
  * Bundles the daemon and the CLI with esbuild, checks that both bundles run, generates the man
- * page, the bash completion and debian/copyright, then runs dpkg-buildpackage (debhelper) on a
- * copy of packaging/debian and checks the result with lintian.
+ * page and the bash completion of pve-domains from the API schema of a daemon built in this
+ * process (scripts/cli-docs.ts) and debian/copyright, builds the web UI (scripts/build-plugin.ts)
+ * unless --ui-file names a built one, copies the proxy's Lua script and error pages, then runs
+ * dpkg-buildpackage (debhelper) on a copy of packaging/debian and checks the result with lintian.
  */
-import { copyFile, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { bundleProgram } from './package-bundle.js';
 import { renderCopyright } from './package-copyright.js';
-import { parseUsage, renderBashCompletion, renderManPage } from './package-docs.js';
+import { buildPlugin } from './build-plugin.js';
+import { apiSchemaInProcess, renderBashCompletion, renderManPage } from './cli-docs.js';
 import { run } from './package-process.js';
 
 const PACKAGE_NAME = 'pve-external-domains';
@@ -22,6 +24,7 @@ const repoRoot = resolve(import.meta.dirname, '..');
 
 interface Options {
   outDir: string;
+  /** A built web UI to ship instead of building pve-plugin/ here. */
   uiFile: string | null;
   lintian: boolean;
 }
@@ -34,9 +37,8 @@ function readOptions(): Options {
       'skip-lintian': { type: 'boolean', default: false },
     },
   });
-  const builtUi = join(repoRoot, 'pve-plugin', 'dist', 'pve-domains.js');
-  const uiFile = values['ui-file'] ?? (existsSync(builtUi) ? builtUi : null);
-  return { outDir: resolve(values.out), uiFile: uiFile === null ? null : resolve(uiFile), lintian: !values['skip-lintian'] };
+  const uiFile = values['ui-file'];
+  return { outDir: resolve(values.out), uiFile: uiFile === undefined ? null : resolve(uiFile), lintian: !values['skip-lintian'] };
 }
 
 /** Returns package.json's version after checking that debian/changelog names the same one. */
@@ -53,7 +55,7 @@ async function readVersion(changelog: string): Promise<{ version: string; date: 
 }
 
 /** Runs both bundles once: the CLI's usage text, and a daemon start that must fail on a missing file. */
-async function checkBundles(daemonFile: string, cliFile: string, scratchDir: string): Promise<string> {
+async function checkBundles(daemonFile: string, cliFile: string, scratchDir: string): Promise<void> {
   const help = await run(process.execPath, [cliFile, '--help']);
   if (!help.stdout.startsWith('usage: ')) throw new Error(`the bundled CLI printed no usage text for --help:\n${help.stdout}${help.stderr}`);
 
@@ -62,7 +64,19 @@ async function checkBundles(daemonFile: string, cliFile: string, scratchDir: str
   if (daemon.code !== 1 || !daemon.stdout.includes(`Unable to read the configuration file ${missing}`)) {
     throw new Error(`the bundled daemon did not stop with a clear error for a missing settings file (exit code ${daemon.code}):\n${daemon.stdout}${daemon.stderr}`);
   }
-  return help.stdout;
+}
+
+/**
+ * Copies the files HAProxy reads besides its configuration: the sign-in gate's Lua script and the
+ * shipped error pages. The bundled daemon finds them in /usr/share/pve-external-domains/proxy.
+ */
+async function copyProxyAssets(targetDir: string): Promise<void> {
+  const sourceDir = join(repoRoot, 'daemon', 'src', 'proxy');
+  await mkdir(join(targetDir, 'error-pages'), { recursive: true });
+  await copyFile(join(sourceDir, 'auth-gate.lua'), join(targetDir, 'auth-gate.lua'));
+  const pages = (await readdir(join(sourceDir, 'error-pages'))).filter((name) => name.endsWith('.html'));
+  if (pages.length === 0) throw new Error(`no error pages found in ${join(sourceDir, 'error-pages')}`);
+  for (const page of pages) await copyFile(join(sourceDir, 'error-pages', page), join(targetDir, 'error-pages', page));
 }
 
 async function main(): Promise<void> {
@@ -79,20 +93,23 @@ async function main(): Promise<void> {
   const outputDir = join(sourceDir, 'build');
   const bundle = await bundleProgram(repoRoot, outputDir);
   for (const warning of bundle.warnings) console.warn(`esbuild warning: ${warning}`);
-  const usageText = await checkBundles(bundle.daemonFile, bundle.cliFile, buildRoot);
+  await checkBundles(bundle.daemonFile, bundle.cliFile, buildRoot);
 
-  const usage = parseUsage(usageText);
+  const schema = await apiSchemaInProcess();
   await mkdir(join(outputDir, 'man'));
-  await writeFile(join(outputDir, 'man', 'pve-domains.1'), renderManPage(usage, version, date));
+  await writeFile(join(outputDir, 'man', 'pve-domains.1'), renderManPage(schema, version, date));
   await mkdir(join(outputDir, 'completions'));
-  await writeFile(join(outputDir, 'completions', 'pve-domains'), renderBashCompletion(usage));
+  await writeFile(join(outputDir, 'completions', 'pve-domains'), renderBashCompletion(schema));
   await writeFile(join(sourceDir, 'debian', 'copyright'), await renderCopyright(bundle.packages));
+  await mkdir(join(outputDir, 'ui'));
+  const uiTarget = join(outputDir, 'ui', 'pve-domains.js');
   if (options.uiFile !== null) {
-    await mkdir(join(outputDir, 'ui'));
-    await copyFile(options.uiFile, join(outputDir, 'ui', 'pve-domains.js'));
+    await copyFile(options.uiFile, uiTarget);
   } else {
-    console.warn('pve-plugin/dist/pve-domains.js does not exist; the package carries no web UI');
+    const ui = await buildPlugin({ outFile: uiTarget, minify: true });
+    for (const warning of ui.warnings) console.warn(`esbuild warning (web UI): ${warning}`);
   }
+  await copyProxyAssets(join(outputDir, 'proxy'));
 
   // --no-check-builddeps: dpkg-checkbuilddeps also requires build-essential (a C toolchain),
   // which this Architecture: all package does not use; debhelper (compat 13) fails on its own

@@ -37,6 +37,8 @@ export interface DaemonConfig {
     tokenId: string;
     /** File holding the token secret (a UUID). */
     tokenSecretFile: string;
+    /** Time after which one PVE API request is abandoned. */
+    requestTimeoutMs: number;
   };
   dns: {
     /** Resolvers (`address` or `address:port`) used to find a zone's name servers; empty = system. */
@@ -50,6 +52,8 @@ export interface DaemonConfig {
   };
   cloudflare: {
     apiBaseUrl: string;
+    /** Time after which one Cloudflare API request attempt is abandoned (the SDK retries twice). */
+    requestTimeoutMs: number;
   };
   acme: {
     /** Extra CA to trust for ACME directories (a private CA), or null. */
@@ -57,6 +61,8 @@ export interface DaemonConfig {
     /** Shortest and longest wait between polls of an order, challenge or authorization. */
     pollMinMs: number;
     pollMaxMs: number;
+    /** Time after which one request to the CA is abandoned; without it a silent CA stalls the order. */
+    requestTimeoutMs: number;
   };
   certificates: {
     /** Interval of the renewal pass over every stored certificate. */
@@ -86,6 +92,8 @@ export interface DaemonConfig {
     httpsBind: { address: string; port: number };
     /** Port written into HTTP→HTTPS redirects when the HTTPS port is not 443. */
     httpsRedirectPort: number | null;
+    /** Administrator's replacement error pages, `<name>.http` or `<name>.html` (see proxy/error-pages/pages.ts). */
+    errorPagesDir: string;
   };
   cluster: {
     /** PVE name of this node; the host name when absent. */
@@ -103,6 +111,36 @@ export interface DaemonConfig {
      * Empty means the addresses of this node's default-route interface, read from PVE at start.
      */
     ingressAddresses: string[];
+  };
+  notify: {
+    /** sendmail binary for notification mail. */
+    sendmailPath: string;
+    /** Recipients of notification mail; PVE turns mail to root into a notification. */
+    mailTo: string[];
+    /** Minimum time between two notifications of one event about one object. */
+    repeatIntervalMs: number;
+    /** Failed orders in a row from which a certificate's failures are notified. */
+    renewalFailureThreshold: number;
+    /** Time left below which a certificate is notified as expiring, capped at a quarter of its lifetime. */
+    expiringSoonMs: number;
+    /** Interval of the expiry and backend checks. */
+    checkIntervalMs: number;
+    /** Checks in a row that must see every target of a service down before it is notified. */
+    backendDownChecks: number;
+    /** Time allowed for one webhook attempt, attempts in total, and the wait before the second. */
+    webhookTimeoutMs: number;
+    webhookAttempts: number;
+    webhookRetryDelayMs: number;
+    /** PEM CA file trusted for webhook receivers besides the system CAs, or null. */
+    webhookCaFile: string | null;
+    /** Node-local file keeping the last send time of each event and object across restarts. */
+    stateFile: string;
+  };
+  tasks: {
+    /** Node-local folder of the task list and task logs. */
+    dir: string;
+    /** Finished tasks kept; older ones are removed with their logs. */
+    keep: number;
   };
   reconcile: {
     /** Interval of the full resynchronisation pass. */
@@ -192,6 +230,8 @@ export function parseConfig(document: unknown): DaemonConfig {
   const site = objectAt(root, 'site', '');
   const proxy = objectAt(root, 'proxy', '');
   const reconcile = objectAt(root, 'reconcile', '');
+  const notify = objectAt(root, 'notify', '');
+  const tasks = objectAt(root, 'tasks', '');
   const cluster = objectAt(root, 'cluster', '');
   const resolvers = dns['resolvers'] ?? [];
   if (!Array.isArray(resolvers) || resolvers.some((item) => typeof item !== 'string')) fail('dns.resolvers', 'must be a list of strings');
@@ -216,6 +256,7 @@ export function parseConfig(document: unknown): DaemonConfig {
       url: stringAt(pve, 'url', 'pve.', 'https://127.0.0.1:8006'),
       tokenId: stringAt(pve, 'tokenId', 'pve.'),
       tokenSecretFile: stringAt(pve, 'tokenSecretFile', 'pve.'),
+      requestTimeoutMs: integerAt(pve, 'requestTimeoutMs', 'pve.', 15_000, 100, 300_000),
     },
     dns: {
       resolvers: resolvers as string[],
@@ -223,11 +264,15 @@ export function parseConfig(document: unknown): DaemonConfig {
       propagationTimeoutMs: integerAt(dns, 'propagationTimeoutMs', 'dns.', 300_000, 100, 3_600_000),
       propagationIntervalMs: integerAt(dns, 'propagationIntervalMs', 'dns.', 2_000, 10, 60_000),
     },
-    cloudflare: { apiBaseUrl: stringAt(cloudflare, 'apiBaseUrl', 'cloudflare.', 'https://api.cloudflare.com/client/v4') },
+    cloudflare: {
+      apiBaseUrl: stringAt(cloudflare, 'apiBaseUrl', 'cloudflare.', 'https://api.cloudflare.com/client/v4'),
+      requestTimeoutMs: integerAt(cloudflare, 'requestTimeoutMs', 'cloudflare.', 30_000, 100, 300_000),
+    },
     acme: {
       caFile: nullableStringAt(acme, 'caFile', 'acme.'),
       pollMinMs: integerAt(acme, 'pollMinMs', 'acme.', 1_000, 10, 60_000),
       pollMaxMs: integerAt(acme, 'pollMaxMs', 'acme.', 30_000, 10, 600_000),
+      requestTimeoutMs: integerAt(acme, 'requestTimeoutMs', 'acme.', 30_000, 100, 300_000),
     },
     certificates: {
       renewalCheckIntervalMs: integerAt(certificates, 'renewalCheckIntervalMs', 'certificates.', 3_600_000, 100, 86_400_000),
@@ -247,6 +292,7 @@ export function parseConfig(document: unknown): DaemonConfig {
       httpBind: bindAt(proxy, 'httpBind', 'proxy.', 80),
       httpsBind: bindAt(proxy, 'httpsBind', 'proxy.', 443),
       httpsRedirectPort: redirectPort === undefined || redirectPort === null ? null : integerAt(proxy, 'httpsRedirectPort', 'proxy.', 443, 1, 65535),
+      errorPagesDir: stringAt(proxy, 'errorPagesDir', 'proxy.', '/etc/pve-domains/error-pages'),
     },
     cluster: {
       nodeName: stringAt(cluster, 'nodeName', 'cluster.', hostname().split('.')[0]),
@@ -255,6 +301,24 @@ export function parseConfig(document: unknown): DaemonConfig {
       workLockRefreshMs: integerAt(cluster, 'workLockRefreshMs', 'cluster.', 10_000, 100, 600_000),
       pollIntervalMs: integerAt(cluster, 'pollIntervalMs', 'cluster.', 5_000, 100, 600_000),
       ingressAddresses: addressListAt(cluster, 'ingressAddresses', 'cluster.'),
+    },
+    notify: {
+      sendmailPath: stringAt(notify, 'sendmailPath', 'notify.', '/usr/sbin/sendmail'),
+      mailTo: notify['mailTo'] === undefined ? ['root'] : stringListAt(notify, 'mailTo', 'notify.'),
+      repeatIntervalMs: integerAt(notify, 'repeatIntervalMs', 'notify.', 21_600_000, 0, 604_800_000),
+      renewalFailureThreshold: integerAt(notify, 'renewalFailureThreshold', 'notify.', 3, 1, 100),
+      expiringSoonMs: integerAt(notify, 'expiringSoonMs', 'notify.', 604_800_000, 0, 7_776_000_000),
+      checkIntervalMs: integerAt(notify, 'checkIntervalMs', 'notify.', 60_000, 100, 86_400_000),
+      backendDownChecks: integerAt(notify, 'backendDownChecks', 'notify.', 2, 1, 100),
+      webhookTimeoutMs: integerAt(notify, 'webhookTimeoutMs', 'notify.', 10_000, 100, 120_000),
+      webhookAttempts: integerAt(notify, 'webhookAttempts', 'notify.', 3, 1, 10),
+      webhookRetryDelayMs: integerAt(notify, 'webhookRetryDelayMs', 'notify.', 2_000, 10, 600_000),
+      webhookCaFile: nullableStringAt(notify, 'webhookCaFile', 'notify.'),
+      stateFile: stringAt(notify, 'stateFile', 'notify.', '/var/lib/pve-domains/notifications.json'),
+    },
+    tasks: {
+      dir: stringAt(tasks, 'dir', 'tasks.', '/var/lib/pve-domains/tasks'),
+      keep: integerAt(tasks, 'keep', 'tasks.', 200, 1, 10_000),
     },
     reconcile: {
       resyncIntervalMs: integerAt(reconcile, 'resyncIntervalMs', 'reconcile.', 300_000, 1_000, 86_400_000),

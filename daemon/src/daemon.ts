@@ -12,9 +12,13 @@ import { CloudflareProvider, type CloudflareCredentials } from './dns/cloudflare
 import type { DnsProvider } from './dns/provider.js';
 import { AppError, errorMessage } from './errors.js';
 import { HaproxyIngress } from './proxy/haproxy.js';
+import { NftRunner } from './forward/nft-runner.js';
+import { UdpForwarder } from './forward/udp-forwarder.js';
+import { reservedPorts } from './api/service-protocol.js';
 import { PveGuestDirectory } from './pve/guests.js';
 import { CertificateManager } from './reconcile/certificate-manager.js';
 import { GuestWatch } from './reconcile/guest-watch.js';
+import { openObservability } from './notify/observability.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { CertificateFiles } from './store/certificate-files.js';
 import type { StoredDomain } from './store/model.js';
@@ -27,6 +31,8 @@ import { WORK_HOLDER_FILE, WORK_LOCK_ID, WorkLock } from './cluster/work-lock.js
 import { PveGuestConfig } from './pve/guest-config.js';
 import { PveNodeNetwork } from './pve/node-network.js';
 import { processExists } from './process-exists.js';
+import { Diagnostics } from './diagnose/diagnostics.js';
+import { StatusReporter } from './diagnose/status.js';
 
 export interface RunningDaemon {
   stop(): Promise<void>;
@@ -64,8 +70,9 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   await claimPidFile(pidFile);
 
   const lockDir = config.cluster.lockDir ?? defaultLockDir(config.stateDir);
-  const state = await StateStore.open(config.stateDir, { lockDir, lockStaleMs: config.cluster.lockStaleMs });
-  const nodeNetwork = new PveNodeNetwork({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile });
+  // claimPidFile has made sure that no other daemon uses this run folder and its lock owner file.
+  const state = await StateStore.open(config.stateDir, { lockDir, lockStaleMs: config.cluster.lockStaleMs, lockOwnerFile: join(config.runDir, 'state-lock.owner') });
+  const nodeNetwork = new PveNodeNetwork({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile, timeoutMs: config.pve.requestTimeoutMs });
   // One read of the node network serves both the default site and this node's ingress record.
   let nodeAddresses: Promise<string[]> | undefined;
   const readNodeAddresses = (): Promise<string[]> => (nodeAddresses ??= nodeNetwork.defaultRouteAddresses(config.cluster.nodeName));
@@ -84,17 +91,23 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     httpBind: config.proxy.httpBind,
     httpsBind: config.proxy.httpsBind,
     ...(config.proxy.httpsRedirectPort === null ? {} : { httpsRedirectPort: config.proxy.httpsRedirectPort }),
+    errorPages: { overrideDir: config.proxy.errorPagesDir },
     logger,
   });
   await proxy.start();
+  // UDP services: the nftables table outlives the daemon, and a reboot clears it, so the stored
+  // forwards are applied again at every start.
+  const udpForwarder = new UdpForwarder({ stateFile: join(config.proxy.configDir, 'udp-forwards.json'), runner: new NftRunner(), logger });
+  await udpForwarder.restore().catch((err: unknown) => logger.error({ err }, 'unable to restore the udp forwards; the reconciler applies them again'));
 
-  const guests = new PveGuestDirectory({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile, logger });
+  const guests = new PveGuestDirectory({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile, timeoutMs: config.pve.requestTimeoutMs, logger });
   const issuer = new AcmeIssuer(
     {
       clusterName: config.clusterName,
       caFile: config.acme.caFile,
       pollMinMs: config.acme.pollMinMs,
       pollMaxMs: config.acme.pollMaxMs,
+      requestTimeoutMs: config.acme.requestTimeoutMs,
       propagation: {
         resolvers: config.dns.resolvers,
         authoritativePort: config.dns.authoritativePort,
@@ -108,26 +121,31 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
     state,
     secrets,
   );
+  // The collectors and checks call reconciler and isWorkHolder only after start(), once both exist.
+  const observability = await openObservability(config, { state, routeStatus: () => proxy.routeStatus(), reconcileQueue: () => reconciler.queueStatus(), isWorkHolder: () => isWorkHolder(), logger });
   const dnsFor = async (domain: StoredDomain): Promise<DnsProvider> =>
-    new CloudflareProvider({ apiBaseUrl: config.cloudflare.apiBaseUrl, credentials: await readCredentials(secrets, domain.name), logger });
+    observability.instrumentDns(domain.name, new CloudflareProvider({ apiBaseUrl: config.cloudflare.apiBaseUrl, credentials: await readCredentials(secrets, domain.name), timeoutMs: config.cloudflare.requestTimeoutMs, logger }));
 
   // Set below; until the work lock is decided this node counts as not holding it.
   let workLock: WorkLock | null = null;
   const isWorkHolder = (): boolean => workLock?.isHolder() ?? false;
-  const certificateManager = new CertificateManager({ config, state, files: certificates, issuer, proxy, dnsFor, isWorkHolder, logger });
-  const guestConfig = new PveGuestConfig({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile, logger });
+  const certificateManager = new CertificateManager({ config, state, files: certificates, issuer, proxy, dnsFor, isWorkHolder, observer: observability.certificateObserver, logger });
+  const guestConfig = new PveGuestConfig({ url: config.pve.url, tokenId: config.pve.tokenId, tokenSecretFile: config.pve.tokenSecretFile, timeoutMs: config.pve.requestTimeoutMs, logger });
   const onDomainRemoved = (domain: string): Promise<void> => secrets.remove('cloudflare', domain);
-  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, certificateManager, isWorkHolder, guestConfig, onDomainRemoved, logger });
+  const reconciler = new Reconciler({ config, state, certificates, issuer, guests, proxy, dnsFor, certificateManager, isWorkHolder, guestConfig, onDomainRemoved, metrics: observability.metrics, streams: { tcp: proxy, udp: udpForwarder }, logger });
   // TCP requests need a PVE ticket or API token; without a TCP listener no PVE key is read.
   const remote = config.api.listen === null ? undefined : await createRemoteAccess(config);
   const audit = new AuditLog(join(config.stateDir, 'audit.log'));
   // routeStatus is an optional addition read by the service routes (LiveRouteSource in api/services.ts).
   const domainVerifier = new DomainVerifier(
-    { clusterName: config.clusterName, cloudflareApiBaseUrl: config.cloudflare.apiBaseUrl, resolvers: config.dns.resolvers, acmeCaFile: config.acme.caFile, logger },
+    { clusterName: config.clusterName, cloudflareApiBaseUrl: config.cloudflare.apiBaseUrl, resolvers: config.dns.resolvers, acmeCaFile: config.acme.caFile, tasks: observability.tasks, notify: observability.notify, logger },
     state,
     secrets,
   );
-  const apiContext = { state, secrets, enqueue: (fqdn: string) => reconciler.enqueue(fqdn), renewCertificate: (id: string) => certificateManager.renewNow(id), routeStatus: () => proxy.routeStatus(), domainVerifier, logger };
+  // Read by the diagnose and status routes (DiagnoseSource in api/diagnose.ts, StatusSource in api/status.ts).
+  const diagnostics = new Diagnostics({ config, state, secrets, logger });
+  const statusReporter = new StatusReporter({ config, state, haproxyPid: () => proxy.pid, queueLength: () => reconciler.queueLength() });
+  const apiContext = { state, secrets, diagnostics, statusReporter, enqueue: (fqdn: string) => reconciler.enqueue(fqdn), renewCertificate: (id: string) => certificateManager.renewNow(id), routeStatus: () => proxy.routeStatus(), domainVerifier, metrics: observability.metrics, tasks: observability.tasks, reservedPorts: reservedPorts({ apiPort: config.api.listen?.port ?? null, ingressPorts: [config.proxy.httpBind.port, config.proxy.httpsBind.port] }), logger };
   const api = await buildApi(apiContext, { remote, audit });
   await rm(config.api.socket, { force: true });
   await listenOnSocket(api, config.api.socket);
@@ -162,6 +180,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
   poller.start();
   const guestWatch = new GuestWatch({ guests, state, refresh: (fqdn) => reconciler.refreshRoute(fqdn), logger });
   guestWatch.start();
+  observability.start();
   logger.info({ socket: config.api.socket, pid: process.pid }, 'pve-domainsd started');
 
   return {
@@ -173,6 +192,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger): Promise
       await poller.stop();
       await reconciler.stop();
       await certificateManager.stop();
+      await observability.stop();
       await workLock?.stop();
       await proxy.stop();
       await rm(pidFile, { force: true });

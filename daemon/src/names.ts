@@ -19,7 +19,10 @@ export function normaliseHostname(input: string): NameCheck {
   const withoutDot = trimmed.endsWith('.') ? trimmed.slice(0, -1) : trimmed;
   // Checked before any conversion: the WHATWG host parser behind domainToASCII silently drops
   // tabs and newlines and cuts the name at "#", "/" or "?".
-  const bad = /[^\p{L}\p{M}\p{N}.-]/u.exec(withoutDot);
+  // Besides letters, marks and digits, IDNA2008 allows a few punctuation characters in labels
+  // (RFC 5892 appendix A: U+00B7, U+0375, U+05F3, U+05F4, U+06FD, U+06FE, U+0F0B, U+30FB), which
+  // the Unicode form of a stored name can contain.
+  const bad = /[^\p{L}\p{M}\p{N}.\u00b7\u0375\u05f3\u05f4\u06fd\u06fe\u0f0b\u30fb-]/u.exec(withoutDot);
   if (bad !== null) {
     return { ok: false, reason: `"${input}" contains ${JSON.stringify(bad[0])}; a name may contain only letters, digits, hyphens and dots` };
   }

@@ -15,9 +15,7 @@ export async function projectVersion(): Promise<string> {
 /** Runs scripts/package.ts into `outDir` with a placeholder UI file; returns the .deb path. */
 export async function buildPackage(outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
-  const uiFile = join(outDir, 'pve-domains-placeholder.js');
-  await writeFile(uiFile, '// placeholder for the web UI bundle, built by the packaging tests\n');
-  await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'package.ts'), '--out', outDir, '--ui-file', uiFile, '--skip-lintian'], {
+  await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'package.ts'), '--out', outDir, '--skip-lintian'], {
     cwd: repoRoot,
   });
   return join(outDir, `pve-external-domains_${await projectVersion()}_all.deb`);

@@ -54,10 +54,11 @@ describe('Debian package build', { timeout: BUILD_TIMEOUT_MS }, () => {
     assert.match(fields.stdout, /^Architecture: all$/m);
   });
 
-  it('depends on nodejs, haproxy, pve-manager', async () => {
+  it('depends on nodejs, haproxy, nftables, pve-manager', async () => {
     const depends = (await run('dpkg-deb', ['-f', deb, 'Depends'])).stdout;
     assert.match(depends, /nodejs \(>= 20\.19\)/);
     assert.match(depends, /haproxy/);
+    assert.match(depends, /nftables/);
     assert.match(depends, /pve-manager \(>= 9\.0\.0\)/);
   });
 
@@ -72,6 +73,9 @@ describe('Debian package build', { timeout: BUILD_TIMEOUT_MS }, () => {
       'etc/pve-domains/pve-domainsd.json',
       'usr/share/pve-manager/js/pve-domains.js',
       'usr/share/man/man1/pve-domains.1.gz',
+      'usr/share/pve-external-domains/proxy/auth-gate.lua',
+      'usr/share/pve-external-domains/proxy/error-pages/unknown-host.html',
+      'usr/share/pve-external-domains/proxy/error-pages/guest-stopped.html',
       'usr/share/man/man8/pve-domainsd.8.gz',
       'usr/share/bash-completion/completions/pve-domains',
       'usr/share/doc/pve-external-domains/copyright',
@@ -128,7 +132,7 @@ describe('Debian package build', { timeout: BUILD_TIMEOUT_MS }, () => {
       );
     }
     assert.match(unit, /^Environment=NODE_EXTRA_CA_CERTS=\/etc\/pve\/pve-root-ca\.pem$/m);
-    assert.match(unit, /^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+    assert.match(unit, /^CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_NET_ADMIN$/m);
   });
 
   it('has no lintian errors', async () => {

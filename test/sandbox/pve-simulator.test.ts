@@ -418,6 +418,33 @@ describe('PVE simulator', () => {
       assert.equal(envelope(response).message, "Method 'GET /no/such/path' not implemented");
     });
 
+    test('extjs format wraps data', async () => {
+      const token = adminToken.token;
+      assert.ok(token !== undefined);
+      const response = await fetch(`${simulator.url}/api2/extjs/version`, { headers: { Authorization: `PVEAPIToken=${token.id}=${token.secret}` } });
+      const body = (await response.json()) as { success?: number; data?: { version?: string } };
+      assert.equal(response.status, 200);
+      assert.equal(body.success, 1);
+      assert.equal(typeof body.data?.version, 'string');
+    });
+
+    test('extjs format answers errors with 200', async () => {
+      const token = adminToken.token;
+      assert.ok(token !== undefined);
+      const response = await fetch(`${simulator.url}/api2/extjs/nodes/pve1/lxc/103/config`, { headers: { Authorization: `PVEAPIToken=${token.id}=${token.secret}` } });
+      const body = (await response.json()) as { success?: number; status?: number; message?: string; data?: unknown };
+      assert.equal(response.status, 200);
+      assert.equal(body.success, 0);
+      assert.equal(body.status, 403);
+      assert.match(body.message ?? '', /^Permission check failed/);
+      assert.equal(body.data, null);
+    });
+
+    test('extjs format keeps 401', async () => {
+      const response = await fetch(`${simulator.url}/api2/extjs/version`);
+      assert.equal(response.status, 401);
+    });
+
     test('unknown method is 501', async () => {
       const response = await fetch(`${simulator.url}/api2/json/version`, { method: 'PATCH' });
       assert.equal(response.status, 501);

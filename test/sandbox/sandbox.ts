@@ -7,7 +7,7 @@ import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCloudflareSimulator, type CloudflareSimulator } from './cloudflare/index.js';
+import { startCloudflareSimulator, type CloudflareSimulator, type CloudflareSimulatorOptions } from './cloudflare/index.js';
 import { startAcmeFront, type AcmeFront } from './acme-front/index.js';
 import { startPebble, type RunningPebble } from './pebble.js';
 import { findFreePort } from './ports.js';
@@ -26,6 +26,8 @@ export interface SandboxOptions {
   acmeFront?: boolean;
   /** Changes the daemon's configuration document before it is written. */
   configure?: (config: Record<string, unknown>) => void;
+  /** Options of the Cloudflare simulator, such as a second authoritative DNS server. */
+  cloudflare?: CloudflareSimulatorOptions;
 }
 
 export interface HttpsAnswer {
@@ -101,7 +103,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   try {
     // Cloudflare with its authoritative DNS server, and the zone the demo publishes in.
-    const cloudflare = await startCloudflareSimulator();
+    const cloudflare = await startCloudflareSimulator(options.cloudflare);
     stoppers.push(() => cloudflare.stop());
     const zone = 'example.com';
     cloudflare.addZone(zone);
@@ -151,6 +153,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const csrfKeyFile = join(dir, 'pve-www.key');
     await writeFile(csrfKeyFile, pve.wwwKey, { mode: 0o600 });
     const configFile = join(dir, 'pve-domainsd.json');
+    const sendmailStandIn = join(dir, 'sendmail');
+    await writeFile(sendmailStandIn, `#!/bin/sh\n{ echo "sendmail $*"; cat; echo; } >> '${join(dir, 'mail.log')}'\n`, { mode: 0o755 });
     const daemonConfig: Record<string, unknown> = {
           clusterName: 'sandbox',
           stateDir: join(dir, 'state'),
@@ -177,6 +181,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             httpsRedirectPort: httpsPort,
           },
           reconcile: { resyncIntervalMs: 60_000, retryMinMs: 500, retryMaxMs: 10_000 },
+          // Notification mail goes to a stand-in that appends each message to mail.log.
+          notify: { sendmailPath: sendmailStandIn, stateFile: join(dir, 'notify', 'notifications.json') },
+          tasks: { dir: join(dir, 'tasks') },
     };
     options.configure?.(daemonConfig);
     await writeFile(configFile, JSON.stringify(daemonConfig, null, 2));

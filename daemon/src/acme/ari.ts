@@ -40,9 +40,10 @@ export function ariCertificateId(leafPem: string): string | null {
 
 /** Returns the renewalInfo URL of an ACME directory, or null when the CA does not offer ARI. */
 export async function renewalInfoUrl(directoryUrl: string): Promise<string | null> {
-  const response = await acme.axios.get<Record<string, unknown>>(directoryUrl, { timeout: 15_000 });
+  const response = await acme.axios.get<unknown>(directoryUrl, { timeout: 15_000 });
   if (response.status !== 200) throw new Error(`the ACME directory ${directoryUrl} returned HTTP ${response.status}`);
-  const url = response.data['renewalInfo'];
+  const data = response.data;
+  const url = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['renewalInfo'] : undefined;
   return typeof url === 'string' && url !== '' ? url : null;
 }
 
@@ -55,7 +56,9 @@ export async function fetchRenewalInfo(baseUrl: string, certId: string, now = ne
   const response = await acme.axios.get<unknown>(url, { timeout: 15_000 });
   if (response.status === 404) return null;
   if (response.status !== 200) throw new Error(`renewalInfo ${url} returned HTTP ${response.status}`);
-  const body = response.data as { suggestedWindow?: { start?: unknown; end?: unknown }; explanationURL?: unknown };
+  // A body that is not a JSON object (null, text) has no window and fails the check below.
+  const data = response.data;
+  const body = (typeof data === 'object' && data !== null ? data : {}) as { suggestedWindow?: { start?: unknown; end?: unknown } | null; explanationURL?: unknown };
   const start = Date.parse(String(body.suggestedWindow?.start));
   const end = Date.parse(String(body.suggestedWindow?.end));
   if (Number.isNaN(start) || Number.isNaN(end) || end < start) {

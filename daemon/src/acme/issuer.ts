@@ -22,6 +22,8 @@ export interface AcmeSettings {
   caFile: string | null;
   pollMinMs: number;
   pollMaxMs: number;
+  /** Time after which one request to the CA is abandoned; 30 s when absent. */
+  requestTimeoutMs?: number;
   propagation: PropagationSettings;
   logger: Logger;
 }
@@ -105,6 +107,9 @@ export class AcmeIssuer {
     const axiosSettings = (acme.axios.defaults as unknown as { acmeSettings: AcmeAxiosSettings }).acmeSettings;
     axiosSettings.retryMaxAttempts = 0;
     axiosSettings.retryDefaultDelay = 1;
+    // axios waits forever by default, and a CA that accepts the connection but never responds
+    // would hold the order, and with it every later pass of the reconciler.
+    acme.axios.defaults.timeout = settings.requestTimeoutMs ?? 30_000;
     installProblemCapture();
   }
 
@@ -257,8 +262,11 @@ export class AcmeIssuer {
       }
 
       // Wait until every authoritative server returns every value, then let the CA validate.
+      // Reports of servers the propagation check could not reach, added to a failed validation.
+      const unreachable = new Map<string, string>();
       for (const { item } of work) {
-        await waitForTxtRecord(item.zone, item.recordName, item.value, this.settings.propagation, signal);
+        const report = await waitForTxtRecord(item.zone, item.recordName, item.value, this.settings.propagation, signal);
+        if (report !== null) unreachable.set(item.recordName, report);
       }
       for (const { item, challenge } of work) {
         try {
@@ -271,7 +279,9 @@ export class AcmeIssuer {
         try {
           await client.waitForValidStatus(challenge);
         } catch (err) {
-          throw fail(err, `validate the dns-01 challenge of ${item.recordName}`);
+          const report = unreachable.get(item.recordName);
+          const before = report === undefined ? '' : ` (the propagation check before could not reach the authoritative servers: ${report})`;
+          throw fail(err, `validate the dns-01 challenge of ${item.recordName}${before}`);
         }
       }
       log.info({ challenges: work.length }, 'acme challenges valid');

@@ -23,13 +23,15 @@ export interface CaExchange {
 const exchanges = new AsyncLocalStorage<CaExchange>();
 let installed = false;
 
-/** Parses Retry-After as seconds or an HTTP date (RFC 9110 section 10.2.3). */
+/**
+ * Parses Retry-After as seconds or an HTTP date (RFC 9110 section 10.2.3). Returns null for a
+ * value that is neither, or that lies past the largest time a Date holds.
+ */
 export function parseRetryAfter(header: unknown, now = new Date()): Date | null {
   if (typeof header !== 'string' || header.trim() === '') return null;
   const text = header.trim();
-  if (/^\d+$/.test(text)) return new Date(now.getTime() + Number(text) * 1000);
-  const time = Date.parse(text);
-  return Number.isNaN(time) ? null : new Date(time);
+  const date = /^\d+$/.test(text) ? new Date(now.getTime() + Number(text) * 1000) : new Date(Date.parse(text));
+  return Number.isNaN(date.getTime()) ? null : date;
 }
 
 interface ResponseShape {

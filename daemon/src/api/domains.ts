@@ -8,6 +8,7 @@ import {
   checkDistinctIssuers,
   credentialSecret,
   hasCredentialFields,
+  parseAuthServerField,
   parseCredentials,
   parseIssuer,
   storedFallback,
@@ -18,6 +19,7 @@ import {
 } from '../domains/input.js';
 import { overlappingDomains, parseRegisteredDomain } from '../domains/names.js';
 import { domainView } from '../domains/view.js';
+import { parseWebhookUrl } from '../notify/webhook-url.js';
 import { AppError, invalidParameter } from '../errors.js';
 import type { CertificateMode, DomainVerification, KeyType, StateDocument, StoredDomain } from '../store/model.js';
 import type { ApiContext } from './context.js';
@@ -32,6 +34,8 @@ interface DomainFields extends CredentialFields {
   'certificate-mode'?: CertificateMode;
   'key-type'?: KeyType;
   'fallback-issuers'?: IssuerFields[];
+  'notify-webhook'?: string;
+  'auth-server'?: string;
   'skip-verify'?: boolean;
 }
 
@@ -45,6 +49,7 @@ const eabKeyIdSchema = { type: 'string', maxLength: 200, description: 'External 
 const eabHmacSchema = {
   type: 'string',
   maxLength: 400,
+  format: 'password',
   description: 'External Account Binding HMAC key (base64url or base64), write-only; may be omitted on update to keep the stored key of the same key id.',
 } as const;
 
@@ -79,11 +84,21 @@ const domainFieldProperties = {
   },
   'key-type': { type: 'string', enum: [...keyTypes], description: 'Key of new certificates; ecdsa-p256 by default.' },
   'fallback-issuers': { type: 'array', maxItems: 5, items: fallbackIssuerSchema, description: 'CAs tried in this order after repeated failures at the ACME directory, each with its own account.' },
-  'cloudflare-token': { type: 'string', maxLength: 400, description: 'Cloudflare API token with Zone:Zone:Read and Zone:DNS:Edit on the zone (recommended), write-only.' },
-  'cloudflare-global-key': { type: 'string', maxLength: 400, description: 'Legacy Cloudflare Global API Key, write-only; needs cloudflare-email.' },
+  'cloudflare-token': { type: 'string', maxLength: 400, format: 'password', description: 'Cloudflare API token with Zone:Zone:Read and Zone:DNS:Edit on the zone (recommended), write-only.' },
+  'cloudflare-global-key': { type: 'string', maxLength: 400, format: 'password', description: 'Legacy Cloudflare Global API Key, write-only; needs cloudflare-email.' },
   'cloudflare-email': { type: 'string', maxLength: 320, description: 'E-mail address of the Cloudflare account, used only with cloudflare-global-key.' },
-  'cloudflare-zone-token': { type: 'string', maxLength: 400, description: 'Cloudflare API token with Zone:Zone:Read, used for zone lookups when the permissions are split over two tokens, write-only; needs cloudflare-dns-token.' },
-  'cloudflare-dns-token': { type: 'string', maxLength: 400, description: 'Cloudflare API token with Zone:DNS:Edit, used for record changes when the permissions are split over two tokens, write-only; needs cloudflare-zone-token.' },
+  'cloudflare-zone-token': { type: 'string', maxLength: 400, format: 'password', description: 'Cloudflare API token with Zone:Zone:Read, used for zone lookups when the permissions are split over two tokens, write-only; needs cloudflare-dns-token.' },
+  'cloudflare-dns-token': { type: 'string', maxLength: 400, format: 'password', description: 'Cloudflare API token with Zone:DNS:Edit, used for record changes when the permissions are split over two tokens, write-only; needs cloudflare-zone-token.' },
+  'notify-webhook': {
+    type: 'string',
+    maxLength: 2000,
+    description: "https URL that receives the domain's notifications as JSON POSTs (event, object, node, time, message); an empty string removes it.",
+  },
+  'auth-server': {
+    type: 'string',
+    maxLength: 2000,
+    description: 'Base URL (http or https, scheme, host and port only) of the oauth2-proxy-style server that services with auth sign in through; an empty string removes it.',
+  },
   'skip-verify': { type: 'boolean', description: 'Save even when a blocking check fails; the domain is then marked not ready.' },
 } as const;
 
@@ -252,6 +267,8 @@ export function registerDomainRoutes(app: FastifyInstance, context: ApiContext):
     const fallbacks = (await parseFallbacks(body['fallback-issuers'], context)) ?? [];
     checkDistinctIssuers([primary, ...fallbacks]);
     const profile = parseProfile(body['acme-profile']);
+    const webhook = body['notify-webhook'] === undefined ? null : parseWebhookUrl(body['notify-webhook']);
+    const authServer = parseAuthServerField(body['auth-server']) ?? null;
     const before = context.state.snapshot();
     if (before.domains.some((item) => item.name === name)) {
       throw new AppError('DOMAIN_EXISTS', `Domain ${name} is already registered; change it with PUT /domains/${name} or delete it first`);
@@ -275,6 +292,8 @@ export function registerDomainRoutes(app: FastifyInstance, context: ApiContext):
         if (site !== undefined) domain.site = site;
         if (body['certificate-mode'] !== undefined) domain.certificateMode = body['certificate-mode'];
         if (body['key-type'] !== undefined) domain.keyType = body['key-type'];
+        if (webhook !== null) domain.notifyWebhook = webhook;
+        if (authServer !== null) domain.authServer = authServer;
         if (verification !== null) domain.verification = verification;
         state.domains.push(domain);
         return domain;
@@ -304,6 +323,8 @@ export function registerDomainRoutes(app: FastifyInstance, context: ApiContext):
     checkDistinctIssuers([primary, ...fallbacks]);
     const profile = body['acme-profile'] === undefined ? (current.acmeProfile ?? null) : parseProfile(body['acme-profile']);
     const site = body.site === undefined ? current.site : resolveSite(context.state.snapshot(), body.site);
+    const webhook = body['notify-webhook'] === undefined ? undefined : parseWebhookUrl(body['notify-webhook']);
+    const authServer = parseAuthServerField(body['auth-server']);
 
     const caChanged =
       primary.directory !== current.acmeDirectory ||
@@ -328,6 +349,10 @@ export function registerDomainRoutes(app: FastifyInstance, context: ApiContext):
       else domain.site = site;
       if (body['certificate-mode'] !== undefined) domain.certificateMode = body['certificate-mode'];
       if (body['key-type'] !== undefined) domain.keyType = body['key-type'];
+      if (webhook === null) delete domain.notifyWebhook;
+      else if (webhook !== undefined) domain.notifyWebhook = webhook;
+      if (authServer === null) delete domain.authServer;
+      else if (authServer !== undefined) domain.authServer = authServer;
       if (verification !== null) domain.verification = verification;
       // The certificate manager's fingerprint includes this time, so a change restarts its retries.
       domain.updatedAt = new Date().toISOString();

@@ -12,7 +12,10 @@ import { normaliseHostname } from '../names.js';
  * | POST /services | Sys.Audit on / (to pick a domain), VM.Config.Network on /vms/{vmid} of every guest in the body |
  * | PUT, POST, DELETE /services/{fqdn}… | Sys.Audit on /, VM.Config.Network on every guest of the stored service and of the body |
  * | GET /audit | Sys.Audit on / |
+ * | GET /metrics, GET /tasks… | Sys.Audit on / |
+ * | GET /diagnose/{name}, GET /status | Sys.Audit on / |
  * | GET / (directory index) | none |
+ * | GET /schema (OpenAPI document) | none |
  *
  * A route missing from this table is refused for every caller but root.
  */
@@ -152,6 +155,19 @@ export function routePolicy(request: PolicyRequest, guestOf: ServiceGuestLookup)
       return isRead(request.method) && rest.length === 0 ? { requirements: [], filterServicesByGuest: false, action: undefined, object: '' } : undefined;
     case 'audit':
       return isRead(request.method) && rest.length === 0 ? { requirements: [sysAudit], filterServicesByGuest: false, action: undefined, object: '' } : undefined;
+    case 'metrics':
+      return isRead(request.method) && rest.length === 0 ? { requirements: [sysAudit], filterServicesByGuest: false, action: undefined, object: '' } : undefined;
+    case 'tasks':
+      // Task logs name domains, certificates and CA errors, which reading domains needs Sys.Audit for too.
+      return isRead(request.method) ? { requirements: [sysAudit], filterServicesByGuest: false, action: undefined, object: firstStringParam(request.params) ?? '' } : undefined;
+    case 'diagnose':
+      // A diagnosis writes and deletes one probe TXT record and changes nothing else, so it counts as a read.
+      return isRead(request.method) && rest.length === 1 ? { requirements: [sysAudit], filterServicesByGuest: false, action: undefined, object: firstStringParam(request.params) ?? '' } : undefined;
+    case 'status':
+      return isRead(request.method) && rest.length === 0 ? { requirements: [sysAudit], filterServicesByGuest: false, action: undefined, object: '' } : undefined;
+    case 'schema':
+      // The document names routes, parameters and privileges only, which the package's man page publishes too.
+      return isRead(request.method) && rest.length === 0 ? { requirements: [], filterServicesByGuest: false, action: undefined, object: '' } : undefined;
     default:
       return undefined;
   }

@@ -11,8 +11,14 @@ import type { ApiContext } from './context.js';
 import { registerCertificateRoutes } from './certificates.js';
 import { registerDomainRoutes } from './domains.js';
 import { registerIndexRoute } from './index-route.js';
+import { registerOpenApi } from './openapi.js';
 import { registerServiceRoutes } from './services.js';
+import { registerServiceLogRoutes } from './service-log.js';
 import { registerSiteRoutes } from './sites.js';
+import { registerMetricsRoutes } from './metrics.js';
+import { registerTaskRoutes } from './tasks.js';
+import { registerDiagnoseRoutes } from './diagnose.js';
+import { registerStatusRoutes } from './status.js';
 
 /** Body of every error answer, as PVE's API formats it: `{data: null, message, errors?}`. */
 interface ErrorBody {
@@ -103,6 +109,7 @@ export async function buildApi(context: ApiContext, security: ApiSecurity = {}):
   });
 
   registerAccessControl(app, context, security, apiPrefix);
+  registerOpenApi(app, apiPrefix);
   // Top-level collections, for the directory index.
   const collections = new Set<string>();
   app.addHook('onRoute', (route) => {
@@ -115,8 +122,13 @@ export async function buildApi(context: ApiContext, security: ApiSecurity = {}):
       registerIndexRoute(api, () => [...collections].sort());
       registerDomainRoutes(api, context);
       registerServiceRoutes(api, context);
+      registerServiceLogRoutes(api, context, security.audit);
       registerSiteRoutes(api, context);
       registerCertificateRoutes(api, context);
+      registerMetricsRoutes(api, context);
+      registerTaskRoutes(api, context);
+      registerDiagnoseRoutes(api, context);
+      registerStatusRoutes(api, context);
       if (security.audit !== undefined) registerAuditRoutes(api, security.audit);
       done();
     },

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 
 import { invalidParameter } from '../errors.js';
 import { hashPassword } from '../proxy/password-hash.js';
-import { normaliseRouteOptions, type BasicAuthUser } from '../proxy/route-options.js';
+import { MAX_BODY_SIZE, MIN_BODY_SIZE, normaliseRouteOptions, type BasicAuthUser } from '../proxy/route-options.js';
 import type { ServiceOptions, ServiceTarget, StoredService, TargetPin } from '../store/model.js';
 
 /**
@@ -52,7 +52,7 @@ export const serviceOptionProperties = {
       type: 'object',
       additionalProperties: false,
       required: ['user'],
-      properties: { user: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256 } },
+      properties: { user: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256, format: 'password' } },
     },
     description: 'Users of HTTP basic authentication; passwords are stored as SHA-512 crypt hashes. A user without password keeps the stored one.',
   },
@@ -63,6 +63,17 @@ export const serviceOptionProperties = {
   interface: { type: ['string', 'null'], maxLength: 8, description: 'Read the guest address from this device only (net0..net31); null for automatic.' },
   address: { type: ['string', 'null'], maxLength: 64, description: 'Fixed target address instead of the lookup; null for automatic.' },
   'additional-targets': { type: 'array', maxItems: 15, items: target, description: 'Further guests (vmid, port, optional interface or address) balanced with the first.' },
+  auth: { type: 'boolean', description: "Require sign-in through the domain's auth-server; without one the service answers 503 (default false)." },
+  'max-body-size': {
+    type: ['integer', 'null'],
+    minimum: MIN_BODY_SIZE,
+    maximum: MAX_BODY_SIZE,
+    description: 'Largest request body in bytes; larger requests get 413, and chunked uploads without Content-Length get 411. null for no limit (default).',
+  },
+  buffering: {
+    type: 'boolean',
+    description: 'Buffer the start of request bodies before contacting the guest (default true). false streams requests and responses, for server-sent events and large uploads, with websocket-timeout as the server timeout.',
+  },
 } as const;
 
 export interface ServiceOptionsBody {
@@ -81,6 +92,9 @@ export interface ServiceOptionsBody {
   interface?: string | null;
   address?: string | null;
   'additional-targets'?: ServiceTarget[];
+  auth?: boolean;
+  'max-body-size'?: number | null;
+  buffering?: boolean;
 }
 
 const DEFAULT_CHECK_INTERVAL_SECONDS = 5;
@@ -140,6 +154,11 @@ export async function applyServiceOptions(service: StoredService, body: ServiceO
   if (body['response-headers'] !== undefined) next.responseHeaders = body['response-headers'];
   if (body.balance !== undefined) next.balance = body.balance;
   if (body['cloudflare-proxied'] !== undefined) next.cloudflareProxied = body['cloudflare-proxied'];
+  if (body.auth !== undefined) next.authRequired = body.auth;
+  if (body['max-body-size'] !== undefined) next.maxBodySize = body['max-body-size'];
+  if (body.buffering !== undefined) next.buffering = body.buffering;
+  // The server comes from the domain when the route is applied; the service never stores one.
+  next.authServer = null;
 
   try {
     service.options = normaliseRouteOptions(next);
@@ -173,6 +192,9 @@ const PARAMETER_BY_OPTION: Record<string, string> = {
   requestHeaders: 'request-headers',
   responseHeaders: 'response-headers',
   balance: 'balance',
+  authRequired: 'auth',
+  maxBodySize: 'max-body-size',
+  buffering: 'buffering',
 };
 
 /** The API field a message of normaliseRouteOptions() is about. */

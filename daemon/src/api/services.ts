@@ -5,17 +5,18 @@ import type { RouteStatus } from '../proxy/ingress.js';
 import type { StoredService } from '../store/model.js';
 import type { ApiContext } from './context.js';
 import { applyServiceOptions, serviceOptionProperties, type ServiceOptionsBody } from './service-options.js';
+import { applyServiceProtocol, checkExternalPort, reservedPorts, serviceProtocolProperties, type ReservedPort, type ServiceProtocolBody } from './service-protocol.js';
 import { parseDomainName, parseSubdomain } from './validation.js';
 import { serviceView } from './views.js';
 
-interface CreateServiceBody extends ServiceOptionsBody {
+interface CreateServiceBody extends ServiceOptionsBody, ServiceProtocolBody {
   subdomain: string;
   domain: string;
   vmid: number;
   port: number;
 }
 
-interface UpdateServiceBody extends ServiceOptionsBody {
+interface UpdateServiceBody extends ServiceOptionsBody, ServiceProtocolBody {
   vmid?: number;
   port?: number;
 }
@@ -39,6 +40,18 @@ async function liveStatus(context: ApiContext): Promise<RouteStatus[]> {
   }
 }
 
+/**
+ * Optional addition to the API context: the ports of this node that no tcp or udp service may
+ * take (see service-protocol.ts). The daemon passes them; without them the defaults apply.
+ */
+export interface ReservedPortSource {
+  reservedPorts?: readonly ReservedPort[];
+}
+
+function reservedPortsOf(context: ApiContext): readonly ReservedPort[] {
+  return (context as ApiContext & ReservedPortSource).reservedPorts ?? reservedPorts();
+}
+
 /** PVE's guest id range (pve-common, `pve-vmid` format). */
 const minVmid = 100;
 const maxVmid = 999_999_999;
@@ -54,6 +67,7 @@ const createServiceSchema = {
       vmid: { type: 'integer', minimum: minVmid, maximum: maxVmid, description: 'Id of the container that runs the service.' },
       port: { type: 'integer', minimum: 1, maximum: 65535, description: 'TCP port of the HTTP service inside the container.' },
       ...serviceOptionProperties,
+      ...serviceProtocolProperties,
     },
   },
 } as const;
@@ -71,6 +85,7 @@ const updateServiceSchema = {
       vmid: { type: 'integer', minimum: minVmid, maximum: maxVmid, description: 'Id of the guest that runs the service.' },
       port: { type: 'integer', minimum: 1, maximum: 65535, description: 'TCP port of the HTTP service inside the guest.' },
       ...serviceOptionProperties,
+      ...serviceProtocolProperties,
     },
   },
 } as const;
@@ -126,6 +141,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
     // Password hashing runs outside the store update, which must stay synchronous.
     const changed = structuredClone(existing);
     await applyServiceOptions(changed, request.body);
+    applyServiceProtocol(changed, request.body, false);
     if (request.body.vmid !== undefined) changed.vmid = request.body.vmid;
     if (request.body.port !== undefined) changed.port = request.body.port;
 
@@ -137,6 +153,10 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
       service.options = changed.options;
       service.pin = changed.pin;
       service.extraTargets = changed.extraTargets;
+      checkExternalPort(state, changed, reservedPortsOf(context));
+      service.externalPort = changed.externalPort;
+      service.tls = changed.tls;
+      service.srv = changed.srv;
       service.retry = { failures: 0, nextAttemptAt: null, lastError: null };
       return structuredClone(service);
     });
@@ -165,6 +185,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
       retry: { failures: 0, nextAttemptAt: null, lastError: null },
     };
     await applyServiceOptions(draft, body);
+    applyServiceProtocol(draft, body, true);
 
     const created = await context.state.update((state) => {
       if (!state.domains.some((item) => item.name === domainName)) {
@@ -175,6 +196,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
         const detail = existing.deleting ? 'is being deleted; try again when it is gone' : `already exposes container ${existing.vmid} port ${existing.port}`;
         throw new AppError('SERVICE_EXISTS', `Service ${fqdn} ${detail}`);
       }
+      checkExternalPort(state, draft, reservedPortsOf(context));
       const service = structuredClone(draft);
       state.services.push(service);
       return service;

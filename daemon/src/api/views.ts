@@ -20,6 +20,11 @@ export interface ServiceView {
   domain: string;
   vmid: number;
   port: number;
+  protocol: 'http' | 'tcp' | 'udp';
+  /** Port on the site addresses of a tcp or udp service; null for http. */
+  'external-port': number | null;
+  tls: boolean;
+  srv: { service: string; priority: number; weight: number } | null;
   status: 'active' | 'pending' | 'error' | 'deleting';
   target: { address: string; port: number } | null;
   /** Every target with where its guest was last seen. */
@@ -54,6 +59,9 @@ export interface ServiceOptionsView {
   'response-headers': Array<{ name: string; value: string }>;
   balance: string;
   'cloudflare-proxied': boolean;
+  auth: boolean;
+  'max-body-size': number | null;
+  buffering: boolean;
 }
 
 function optionsView(service: StoredService): ServiceOptionsView {
@@ -71,6 +79,9 @@ function optionsView(service: StoredService): ServiceOptionsView {
     'response-headers': options.responseHeaders,
     balance: options.balance,
     'cloudflare-proxied': options.cloudflareProxied,
+    auth: options.authRequired,
+    'max-body-size': options.maxBodySize,
+    buffering: options.buffering,
   };
 }
 
@@ -95,6 +106,10 @@ export function serviceView(service: StoredService, certificates: StoredCertific
     domain: service.domain,
     vmid: service.vmid,
     port: service.port,
+    protocol: service.protocol ?? 'http',
+    'external-port': service.externalPort ?? null,
+    tls: service.tls === true,
+    srv: service.srv === undefined ? null : { ...service.srv },
     status: summariseStatus(service.conditions, service.deleting),
     target: service.observed.target,
     targets: service.observed.targets ?? configured,

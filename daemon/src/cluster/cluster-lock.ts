@@ -4,7 +4,7 @@
  * releases it. A lock whose mtime is older than 120 s (pmxcfs `CFS_LOCK_TIMEOUT`) is stale.
  */
 
-import { mkdir, rmdir, stat, utimes } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.js';
@@ -22,7 +22,16 @@ export interface ClusterLockOptions {
   timeoutMs: number;
   /** Wait between two attempts; PVE retries at most every second. */
   retryMs: number;
+  /**
+   * Node-local file (under /run) that records when this process took the lock, so that the next
+   * daemon on this node can remove a lock its predecessor died holding instead of waiting until
+   * it is stale. Absent = no record.
+   */
+  ownerFile?: string;
 }
+
+/** Slack between the lock directory's mtime and the time in the owner file, which is written just after mkdir. */
+const OWNER_CLOCK_SLACK_MS = 1_000;
 
 function errorCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -47,6 +56,7 @@ export class ClusterLock {
     await assertWritable(this.options.lockDir);
     try {
       await mkdir(this.path);
+      await this.recordOwner();
       return true;
     } catch (err) {
       if (isReadOnlyError(err)) throw notQuorateError(this.path, err);
@@ -68,6 +78,7 @@ export class ClusterLock {
     }
     try {
       await mkdir(this.path);
+      await this.recordOwner();
       return true;
     } catch (err) {
       if (errorCode(err) === 'EEXIST') return false;
@@ -109,10 +120,52 @@ export class ClusterLock {
     try {
       await rmdir(this.path);
     } catch (err) {
-      if (errorCode(err) === 'ENOENT') return;
-      if (isReadOnlyError(err)) throw notQuorateError(this.path, err);
-      throw err;
+      if (errorCode(err) !== 'ENOENT') {
+        if (isReadOnlyError(err)) throw notQuorateError(this.path, err);
+        throw err;
+      }
     }
+    if (this.options.ownerFile !== undefined) await rm(this.options.ownerFile, { force: true });
+  }
+
+  private async recordOwner(): Promise<void> {
+    if (this.options.ownerFile === undefined) return;
+    // Best effort: without the record a killed holder's lock only waits until it is stale.
+    await writeFile(this.options.ownerFile, `${JSON.stringify({ path: this.path, pid: process.pid, at: Date.now() })}\n`, { mode: 0o600 }).catch(() => undefined);
+  }
+
+  /**
+   * Removes the lock when the owner file shows that an earlier process on this node took it and
+   * never released it (it was killed). Call it once at start, before any other use, and only
+   * when no other process uses the same owner file. A lock directory newer than the record was
+   * taken by another node after the old one went stale, and is left alone. Returns whether a
+   * lock was removed.
+   */
+  async removeAbandoned(): Promise<boolean> {
+    const ownerFile = this.options.ownerFile;
+    if (ownerFile === undefined) return false;
+    let record: { path?: unknown; at?: unknown };
+    try {
+      record = JSON.parse(await readFile(ownerFile, 'utf8')) as { path?: unknown; at?: unknown };
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return false;
+      await rm(ownerFile, { force: true });
+      return false;
+    }
+    let removed = false;
+    if (record.path === this.path && typeof record.at === 'number') {
+      const mtime = await stat(this.path).then((info) => info.mtimeMs, () => null);
+      if (mtime !== null && mtime <= record.at + OWNER_CLOCK_SLACK_MS) {
+        try {
+          await rmdir(this.path);
+          removed = true;
+        } catch (err) {
+          if (errorCode(err) !== 'ENOENT') throw err;
+        }
+      }
+    }
+    await rm(ownerFile, { force: true });
+    return removed;
   }
 
   /** Returns whether the lock directory exists and its mtime is older than `staleMs`. */

@@ -1,7 +1,7 @@
 import Cloudflare, { APIConnectionError, APIError } from 'cloudflare';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import type { DnsProvider, DnsRecord, DnsZone, NewDnsRecord, RecordType } from './provider.js';
+import type { DnsProvider, DnsRecord, DnsZone, NewDnsRecord, RecordType, SrvData } from './provider.js';
 
 /**
  * Credentials of one external domain: a scoped API token (recommended), the legacy global key,
@@ -14,6 +14,8 @@ export interface CloudflareProviderOptions {
   apiBaseUrl: string;
   credentials: CloudflareCredentials;
   logger: Logger;
+  /** Time after which one request attempt is abandoned; 30 s when absent. */
+  timeoutMs?: number;
 }
 
 /**
@@ -40,20 +42,37 @@ interface ApiErrorParts {
   errors: Array<{ code?: number; message?: string }>;
 }
 
+/**
+ * Returns the objects of a list the SDK copied unchecked from the response's `errors` field, which
+ * a broken response may send as a string, null or a list of anything.
+ */
+function objectsOf<T extends object>(value: unknown): T[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((item: unknown): item is T => typeof item === 'object' && item !== null);
+}
+
+/** Returns a field of an error item as text; a broken response may send any JSON there. */
+function fieldText(value: unknown, fallback: string): string {
+  if (value === undefined || value === null) return fallback;
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? fallback);
+}
+
 function describeApiError(err: ApiErrorParts): string {
-  const details = err.errors.map((item) => `${item.code ?? '?'}: ${item.message ?? ''}`).join('; ');
+  const details = objectsOf<{ code?: unknown; message?: unknown }>(err.errors)
+    .map((item) => `${fieldText(item.code, '?')}: ${fieldText(item.message, '')}`)
+    .join('; ');
   return details === '' ? `HTTP ${String(err.status)}` : `HTTP ${String(err.status)} (${details})`;
 }
 
 function errorCodes(err: ApiErrorParts): number[] {
-  return err.errors.flatMap((item) => (typeof item.code === 'number' ? [item.code] : []));
+  return objectsOf<{ code?: unknown }>(err.errors).flatMap((item) => (typeof item.code === 'number' ? [item.code] : []));
 }
 
 /** Error codes of `err` and of the `error_chain` entries nested in its errors (6003 carries 6111 or 6103 there). */
 export function cloudflareErrorCodes(err: unknown): number[] {
   if (!(err instanceof APIError)) return [];
-  const items = err.errors as Array<{ code?: number; error_chain?: Array<{ code?: number }> }>;
-  return items.flatMap((item) => [item.code, ...(item.error_chain ?? []).map((link) => link.code)]).filter((code): code is number => typeof code === 'number');
+  const items = objectsOf<{ code?: unknown; error_chain?: unknown }>(err.errors);
+  return items.flatMap((item) => [item.code, ...objectsOf<{ code?: unknown }>(item.error_chain).map((link) => link.code)]).filter((code): code is number => typeof code === 'number');
 }
 
 /** Returns the HTTP status of a Cloudflare API error, or null for any other error. */
@@ -107,9 +126,19 @@ interface RecordShape {
   comment?: string | null;
   ttl: number;
   proxied?: boolean;
+  data?: unknown;
+}
+
+/** Reads the `data` object of an SRV record; undefined when a field is missing. */
+function srvData(data: unknown): SrvData | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const { priority, weight, port, target } = data as Record<string, unknown>;
+  if (typeof priority !== 'number' || typeof weight !== 'number' || typeof port !== 'number' || typeof target !== 'string') return undefined;
+  return { priority, weight, port, target };
 }
 
 function toRecord(record: RecordShape): DnsRecord {
+  const srv = record.type === 'SRV' ? srvData(record.data) : undefined;
   return {
     id: record.id,
     type: record.type as RecordType,
@@ -118,13 +147,31 @@ function toRecord(record: RecordShape): DnsRecord {
     comment: record.comment ?? '',
     ttl: record.ttl,
     proxied: record.proxied === true,
+    ...(srv === undefined ? {} : { srv }),
   };
+}
+
+/** Builds the record fields of a create or edit request; an SRV record carries `data` instead of `content`. */
+function recordFields(record: NewDnsRecord) {
+  if (record.type === 'SRV') {
+    if (record.srv === undefined) throw new AppError('DNS_API_FAILED', `Unable to write the SRV record ${record.name}: its priority, weight, port and target are missing`);
+    return { type: 'SRV' as const, name: record.name, data: { ...record.srv }, ttl: record.ttl, comment: record.comment, proxied: false };
+  }
+  return { type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment, proxied: proxiedFlag(record) };
+}
+
+/** Returns whether an existing record has the value of `record`, compared by fields for SRV and by content otherwise. */
+function sameValue(existing: DnsRecord, record: NewDnsRecord): boolean {
+  if (record.type !== 'SRV') return existing.content === record.content;
+  const wanted = record.srv;
+  const found = existing.srv;
+  return wanted !== undefined && found !== undefined && found.priority === wanted.priority && found.weight === wanted.weight && found.port === wanted.port && found.target === wanted.target;
 }
 
 type SdkAuth = { apiToken: string; apiKey: null; apiEmail: null } | { apiToken: null; apiKey: string; apiEmail: string };
 
-function sdkClient(apiBaseUrl: string, auth: SdkAuth): Cloudflare {
-  return new Cloudflare({ ...auth, userServiceKey: null, baseURL: apiBaseUrl, apiVersion: pinnedApiVersion, maxRetries: 2, timeout: 30_000 });
+function sdkClient(apiBaseUrl: string, auth: SdkAuth, timeoutMs = 30_000): Cloudflare {
+  return new Cloudflare({ ...auth, userServiceKey: null, baseURL: apiBaseUrl, apiVersion: pinnedApiVersion, maxRetries: 2, timeout: timeoutMs });
 }
 
 function tokenAuth(token: string): SdkAuth {
@@ -142,11 +189,11 @@ export class CloudflareProvider implements DnsProvider {
   constructor(options: CloudflareProviderOptions) {
     const { credentials } = options;
     if (credentials.kind === 'split') {
-      this.client = sdkClient(options.apiBaseUrl, tokenAuth(credentials.zoneToken));
-      this.dnsClient = sdkClient(options.apiBaseUrl, tokenAuth(credentials.dnsToken));
+      this.client = sdkClient(options.apiBaseUrl, tokenAuth(credentials.zoneToken), options.timeoutMs);
+      this.dnsClient = sdkClient(options.apiBaseUrl, tokenAuth(credentials.dnsToken), options.timeoutMs);
     } else {
       const auth: SdkAuth = credentials.kind === 'token' ? tokenAuth(credentials.token) : { apiToken: null, apiKey: credentials.key, apiEmail: credentials.email };
-      this.client = sdkClient(options.apiBaseUrl, auth);
+      this.client = sdkClient(options.apiBaseUrl, auth, options.timeoutMs);
       this.dnsClient = this.client;
     }
     this.logger = options.logger.child({ subsystem: 'cloudflare' });
@@ -170,8 +217,9 @@ export class CloudflareProvider implements DnsProvider {
         }
         throw translated;
       }
-      const zone = zones.result.find((item) => item.name === candidate);
-      if (zone !== undefined) return { id: zone.id, name: zone.name, nameServers: zone.name_servers };
+      // A broken response may carry no list of zones in `result`; that reads as "no such zone".
+      const zone = objectsOf<(typeof zones.result)[number]>(zones.result).find((item) => item.name === candidate && typeof item.id === 'string');
+      if (zone !== undefined) return { id: zone.id, name: zone.name, nameServers: Array.isArray(zone.name_servers) ? zone.name_servers : [] };
     }
     throw new AppError('DNS_ZONE_NOT_FOUND', `Unable to find the Cloudflare zone of ${name}: no zone from ${name} to ${registeredZone} is visible to these credentials; add the zone to Cloudflare or grant the token Zone:Zone:Read on it`);
   }
@@ -220,15 +268,12 @@ export class CloudflareProvider implements DnsProvider {
 
   async createRecord(zone: DnsZone, record: NewDnsRecord, signal?: AbortSignal): Promise<DnsRecord> {
     try {
-      const created = await this.dnsClient.dns.records.create(
-        { zone_id: zone.id, type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment, proxied: proxiedFlag(record) },
-        { signal },
-      );
+      const created = await this.dnsClient.dns.records.create({ zone_id: zone.id, ...recordFields(record) }, { signal });
       this.logger.info({ zone: zone.name, record_id: created.id, record_type: record.type, record_name: record.name }, 'dns record created');
       return toRecord(created);
     } catch (err) {
       if (err instanceof APIError && errorCodes(err).some((code) => duplicateRecordCodes.has(code))) {
-        const existing = (await this.listRecords(zone, { name: record.name, type: record.type }, signal)).find((item) => item.content === record.content);
+        const existing = (await this.listRecords(zone, { name: record.name, type: record.type }, signal)).find((item) => sameValue(item, record));
         if (existing !== undefined) {
           this.logger.warn({ zone: zone.name, record_id: existing.id, record_name: record.name }, 'identical dns record already exists, adopting it');
           return existing;
@@ -240,11 +285,7 @@ export class CloudflareProvider implements DnsProvider {
 
   async updateRecord(zone: DnsZone, id: string, record: NewDnsRecord, signal?: AbortSignal): Promise<DnsRecord> {
     try {
-      const updated = await this.dnsClient.dns.records.edit(
-        id,
-        { zone_id: zone.id, type: record.type, name: record.name, content: record.content, ttl: record.ttl, comment: record.comment, proxied: proxiedFlag(record) },
-        { signal },
-      );
+      const updated = await this.dnsClient.dns.records.edit(id, { zone_id: zone.id, ...recordFields(record) }, { signal });
       this.logger.info({ zone: zone.name, record_id: id, record_name: record.name, proxied: proxiedFlag(record) }, 'dns record updated');
       return toRecord(updated);
     } catch (err) {

@@ -62,7 +62,7 @@ export async function authoritativeAddresses(zone: DnsZone, settings: Propagatio
   return found;
 }
 
-type ServerState = 'visible' | 'missing' | 'refused' | 'timeout' | 'error';
+type ServerState = 'visible' | 'missing' | 'refused' | 'servfail' | 'timeout' | 'error';
 
 async function checkServer(address: string, port: number, name: string, value: string): Promise<ServerState> {
   try {
@@ -72,6 +72,7 @@ async function checkServer(address: string, port: number, name: string, value: s
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTFOUND' || code === 'ENODATA') return 'missing';
     if (code === 'EREFUSED') return 'refused';
+    if (code === 'ESERVFAIL') return 'servfail';
     if (code === 'ETIMEOUT') return 'timeout';
     return 'error';
   }
@@ -80,9 +81,11 @@ async function checkServer(address: string, port: number, name: string, value: s
 /**
  * Waits until every authoritative server of `zone` answers `value` among the TXT records of
  * `name`. On timeout the error names each server's last state, so that a server that refuses
- * or does not answer is not reported as "not propagated".
+ * or does not answer is not reported as "not propagated". Returns null once the value is
+ * visible, or the servers' states when it gives up on unreachable servers and lets the CA
+ * validate anyway (`validateWhenUnreachable`).
  */
-export async function waitForTxtRecord(zone: DnsZone, name: string, value: string, settings: PropagationSettings, signal?: AbortSignal): Promise<void> {
+export async function waitForTxtRecord(zone: DnsZone, name: string, value: string, settings: PropagationSettings, signal?: AbortSignal): Promise<string | null> {
   const servers = await authoritativeAddresses(zone, settings);
   const deadline = Date.now() + settings.timeoutMs;
   const states = new Map<string, ServerState>();
@@ -93,7 +96,7 @@ export async function waitForTxtRecord(zone: DnsZone, name: string, value: strin
     pending.forEach((server, index) => states.set(server.address, results[index] ?? 'error'));
     if (servers.every((server) => states.get(server.address) === 'visible')) {
       settings.logger.debug({ zone: zone.name, record_name: name, servers: servers.length }, 'txt record visible at every authoritative server');
-      return;
+      return null;
     }
     if (Date.now() + settings.intervalMs > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, settings.intervalMs));
@@ -103,7 +106,7 @@ export async function waitForTxtRecord(zone: DnsZone, name: string, value: strin
   const unreachable = missing.every((server) => states.get(server.address) !== 'missing');
   if (unreachable && settings.validateWhenUnreachable === true) {
     settings.logger.warn({ zone: zone.name, record_name: name, servers: report }, 'authoritative dns unreachable for the propagation check, asking the ca to validate anyway');
-    return;
+    return report;
   }
   throw new AppError('DNS_PROPAGATION_TIMEOUT', `Timed out after ${settings.timeoutMs} ms waiting for TXT ${name} at the authoritative servers of ${zone.name}: ${report}; raise dns.propagationTimeoutMs or check the servers`);
 }
@@ -116,6 +119,8 @@ function describeState(state: ServerState): string {
       return 'does not answer the value yet';
     case 'refused':
       return 'REFUSED the query';
+    case 'servfail':
+      return 'answered SERVFAIL';
     case 'timeout':
       return 'did not answer (timeout)';
     case 'error':

@@ -23,7 +23,16 @@ export interface DnsProvider {
   deleteRecord(zone: DnsZone, id: string, signal?: AbortSignal): Promise<void>;
 }
 
-export type RecordType = 'A' | 'AAAA' | 'TXT' | 'CNAME';
+export type RecordType = 'A' | 'AAAA' | 'TXT' | 'CNAME' | 'SRV';
+
+/** The fields of an SRV record (RFC 2782); the record's name is `_service._proto.name`. */
+export interface SrvData {
+  priority: number;
+  weight: number;
+  port: number;
+  /** Host name that serves the service. */
+  target: string;
+}
 
 export interface DnsZone {
   id: string;
@@ -43,6 +52,8 @@ export interface NewDnsRecord {
    * proxied; the provider sends false for every other type. Missing means false.
    */
   proxied?: boolean;
+  /** Fields of an SRV record, sent instead of `content`; required when `type` is SRV. */
+  srv?: SrvData;
 }
 
 export interface DnsRecord extends NewDnsRecord {

@@ -164,3 +164,28 @@ export async function dnsEditCheck(
   }
   return { check: 'dns-edit', status: 'pass', message: `Created and deleted the test record ${name} in zone ${zone.name}` };
 }
+
+/** One API token of the credentials with the name its messages use. */
+export interface NamedToken {
+  token: string;
+  label: string;
+  /** True for one of two split tokens, whose messages name which one failed. */
+  split: boolean;
+}
+
+/** Lists the API tokens of the credentials; the zone token comes first. The global key has none. */
+export function namedTokens(credentials: CloudflareCredentials): NamedToken[] {
+  if (credentials.kind === 'token') return [{ token: credentials.token, label: 'The API token', split: false }];
+  if (credentials.kind === 'split') {
+    return [
+      { token: credentials.zoneToken, label: 'The zone token (cloudflare-zone-token)', split: true },
+      { token: credentials.dnsToken, label: 'The DNS token (cloudflare-dns-token)', split: true },
+    ];
+  }
+  return [];
+}
+
+/** True for an account-owned token (`cfat_`), which only `/accounts/{id}/tokens/verify` accepts. */
+export function isAccountToken(token: string): boolean {
+  return token.startsWith('cfat_');
+}

@@ -1,6 +1,7 @@
 import { AppError, invalidParameter } from '../errors.js';
 import type { CloudflareCredentials } from '../dns/cloudflare.js';
 import { parseCloudflareGlobalKey, parseCloudflareToken, parseEmail } from '../api/validation.js';
+import { parseAuthServerUrl } from '../proxy/auth-server-url.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { FallbackIssuer } from '../store/model.js';
 import { eabSecretName } from './acme-account.js';
@@ -21,6 +22,20 @@ export interface IssuerFields {
   email: string;
   'eab-key-id'?: string;
   'eab-hmac-key'?: string;
+}
+
+/**
+ * Parses the `auth-server` field: undefined when absent, null for an empty string (remove it),
+ * otherwise the canonical URL. Throws INVALID_PARAMETER with the reason.
+ */
+export function parseAuthServerField(value: string | undefined): string | null | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') return null;
+  try {
+    return parseAuthServerUrl(value);
+  } catch (err) {
+    throw invalidParameter('auth-server', err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** True when the body sets any Cloudflare credential field. */

@@ -42,6 +42,12 @@ export function parseRegisteredDomain(parameter: string, input: string): DomainN
   if (!ascii.includes('.')) {
     throw invalidParameter(parameter, `"${input}" is a top-level domain; enter the registered domain, such as example.com`);
   }
+  // No top-level domain is all-numeric (RFC 3696 section 2), and the WHATWG host parser behind
+  // domainToUnicode reads a name whose last label is a decimal or 0x number as an IPv4 address.
+  const topLabel = ascii.slice(ascii.lastIndexOf('.') + 1);
+  if (/^(?:[0-9]+|0x[0-9a-f]*)$/.test(topLabel)) {
+    throw invalidParameter(parameter, `"${input}" ends in the numeric label "${topLabel}", which reads as an IP address; enter a domain name such as example.com`);
+  }
   const suffix = barePublicSuffix(ascii);
   if (suffix !== null) {
     throw invalidParameter(parameter, `"${input}" is a public suffix, under which anyone can register names; enter your own domain below it, such as example.${suffix}`);

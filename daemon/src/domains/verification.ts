@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import { CloudflareProvider, type CloudflareCredentials, type ZoneDetails } from '../dns/cloudflare.js';
 import { errorMessage } from '../errors.js';
+import { DAEMON_USER } from '../notify/certificate-observer.js';
+import { credentialsRejected, type Notification } from '../notify/events.js';
 import type { DomainVerification, VerificationCheck } from '../store/model.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
+import { runTask, type TaskHandle, type TaskStore } from '../tasks/task-store.js';
 import { caaCheck, caaIdentitiesOf, issuerCheck, type IssuerCheckRequest } from './acme-checks.js';
-import { credentialProblem, delegationCheck, dnsEditCheck, searchZone, zoneCheck, type ZoneSearch } from './cloudflare-checks.js';
+import { credentialProblem, delegationCheck, dnsEditCheck, isAccountToken, namedTokens, searchZone, zoneCheck, type NamedToken, type ZoneSearch } from './cloudflare-checks.js';
 
 export interface VerifierSettings {
   clusterName: string;
@@ -14,6 +17,10 @@ export interface VerifierSettings {
   resolvers: string[];
   /** Extra CA trusted for ACME directories, or null. */
   acmeCaFile: string | null;
+  /** Records each verification as a `verify` task when set. */
+  tasks?: TaskStore;
+  /** Receives a credentials-rejected event when Cloudflare rejects a registered domain's credentials. */
+  notify?(notification: Notification): unknown;
   logger: Logger;
 }
 
@@ -22,31 +29,6 @@ export interface VerificationRequest {
   credentials: CloudflareCredentials;
   /** The primary issuer first, then the fallback issuers in order. */
   issuers: IssuerCheckRequest[];
-}
-
-/** One API token of the credentials with the name its messages use. */
-interface NamedToken {
-  token: string;
-  label: string;
-  /** True for one of two split tokens, whose messages name which one failed. */
-  split: boolean;
-}
-
-/** Lists the API tokens of the credentials; the zone token comes first. The global key has none. */
-function namedTokens(credentials: CloudflareCredentials): NamedToken[] {
-  if (credentials.kind === 'token') return [{ token: credentials.token, label: 'The API token', split: false }];
-  if (credentials.kind === 'split') {
-    return [
-      { token: credentials.zoneToken, label: 'The zone token (cloudflare-zone-token)', split: true },
-      { token: credentials.dnsToken, label: 'The DNS token (cloudflare-dns-token)', split: true },
-    ];
-  }
-  return [];
-}
-
-/** True for an account-owned token, which only `/accounts/{id}/tokens/verify` accepts. */
-function isAccountToken(token: string): boolean {
-  return token.startsWith('cfat_');
 }
 
 /** Checks whose failure stops a save: credentials, zone, DNS edit permission, ACME account. */
@@ -68,7 +50,13 @@ export class DomainVerifier {
     private readonly secrets: SecretStore,
   ) {}
 
-  async verify(request: VerificationRequest, signal?: AbortSignal): Promise<DomainVerification> {
+  /** Runs the checks as a `verify` task; the task ends with an error when the domain is not ready. */
+  verify(request: VerificationRequest, signal?: AbortSignal): Promise<DomainVerification> {
+    return runTask(this.settings.tasks, 'verify', request.domain, DAEMON_USER, (task) => this.runChecks(request, task, signal));
+  }
+
+  private async runChecks(request: VerificationRequest, task: TaskHandle, signal?: AbortSignal): Promise<DomainVerification> {
+    task.log(`Verifying domain ${request.domain}: Cloudflare credentials, zone, delegation and DNS edit permission, then the ACME account`);
     const log = this.settings.logger.child({ subsystem: 'domain-verification', domain: request.domain });
     const provider = new CloudflareProvider({ apiBaseUrl: this.settings.cloudflareApiBaseUrl, credentials: request.credentials, logger: this.settings.logger });
     const { checks, zone } = await this.cloudflareChecks(provider, request, log, signal);
@@ -85,6 +73,11 @@ export class DomainVerifier {
       if (index === 0) checks.push(await caaCheck(request.domain, zoneName, caaIdentitiesOf(issuer.directory, meta), this.settings.resolvers));
     }
     const result: DomainVerification = { ready: isReady(checks), zone: zone?.name ?? null, checkedAt: new Date().toISOString(), checks };
+    for (const item of checks) task.log(`${item.check}: ${item.status}: ${item.message}`);
+    const rejected = checks.find((item) => item.check === 'credentials' && item.status === 'fail');
+    // A domain still being registered receives the result in the API response, so only a stored domain is notified.
+    if (rejected !== undefined && this.state.snapshot().domains.some((item) => item.name === request.domain)) this.settings.notify?.(credentialsRejected(request.domain, rejected.message));
+    if (!result.ready) task.finish(new Error(`domain ${request.domain} is not ready: ${checks.find((item) => item.status === 'fail')?.message ?? 'a blocking check was skipped'}`));
     log.info({ ready: result.ready, checks: checks.map((item) => `${item.check}=${item.status}`) }, 'domain verified');
     return result;
   }

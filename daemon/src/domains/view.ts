@@ -1,5 +1,6 @@
 import { defaultKeyType } from '../acme/key-types.js';
 import type { CertificateMode, KeyType, StateDocument, StoredDomain, VerificationCheck } from '../store/model.js';
+import { maskWebhookUrl } from '../notify/webhook-url.js';
 import { presetOfUrl } from './directories.js';
 import { unicodeForm } from './names.js';
 import { siteOfDomain } from './sites.js';
@@ -33,6 +34,10 @@ export interface DomainView {
   verification: { 'checked-at': string; zone: string | null; checks: VerificationCheck[] } | null;
   'created-at': string;
   'updated-at': string | null;
+  /** Base URL of the sign-in server of services with `auth`; null without one. */
+  'auth-server': string | null;
+  /** Origin of the notification webhook, with `/…` when the URL has a path or query; null without one. */
+  'notify-webhook': string | null;
 }
 
 /** Masks a secret to its last four characters, the way the UI shows it. */
@@ -63,5 +68,7 @@ export function domainView(domain: StoredDomain, state: StateDocument): DomainVi
     verification: domain.verification === undefined ? null : { 'checked-at': domain.verification.checkedAt, zone: domain.verification.zone, checks: domain.verification.checks },
     'created-at': domain.createdAt,
     'updated-at': domain.updatedAt ?? null,
+    'auth-server': domain.authServer ?? null,
+    'notify-webhook': domain.notifyWebhook === undefined ? null : maskWebhookUrl(domain.notifyWebhook),
   };
 }

@@ -1,7 +1,11 @@
+import { authGateGlobalLines, renderAuthGate, usesAuthGate } from './auth-gate.js';
+import { errorPageFile, type ErrorPageName } from './error-pages/pages.js';
 import { quoteConfigWord, quoteLogFormat } from './haproxy-syntax.js';
 import type { ProxyPaths } from './paths.js';
 import { DEFAULT_TUNNEL_TIMEOUT_SECONDS, hstsValue, type RouteOptions } from './route-options.js';
+import { renderBodyLimit, renderBuffering, renderGuestStopped } from './route-limits.js';
 import type { RouteRecord, RouteTable } from './route-table.js';
+import { renderStreamSections, type StreamService } from './stream-services.js';
 import { assertHostname, assertIpAddress, assertPort } from './validation.js';
 
 /**
@@ -27,6 +31,17 @@ export interface HaproxyConfigOptions {
   httpsBind: BindAddress;
   /** Port written into the redirect Location; omitted from the URL when it is 443 or unset. */
   httpsRedirectPort?: number;
+  /**
+   * Serve the product's error pages from `paths.errorPagesDir` (see error-pages/pages.ts) instead
+   * of HAProxy's built-in ones, the bare 404 and the inline maintenance page.
+   */
+  errorPages?: boolean;
+  /** Directory of the administrator's replacement error pages; null or unset for none. */
+  errorPageOverrideDir?: string | null;
+  /** Add a QUIC (HTTP/3) listener next to the HTTPS bind; only for an HAProxy built with QUIC. */
+  http3?: boolean;
+  /** TCP services, each a frontend on its external port at the HTTPS bind address (see stream-services.ts). */
+  streamServices?: readonly StreamService[];
 }
 
 export interface RenderedConfig {
@@ -90,10 +105,11 @@ function frontendLookup(paths: ProxyPaths): string[] {
  * Renders one backend slot; `route` undefined gives the default structure of a free slot. The
  * structure (everything but the comment and the server lines) decides whether a change needs a reload.
  */
-function renderSlot(slot: number, route: RouteRecord | undefined, paths: ProxyPaths): { structure: string[]; lines: string[]; userlist: string[] } {
+function renderSlot(slot: number, route: RouteRecord | undefined, paths: ProxyPaths, errorPages: boolean): { structure: string[]; lines: string[]; userlist: string[] } {
   const options = route?.options;
-  const body: string[] = [`    balance ${options?.balance ?? 'roundrobin'}`, '    option forwardfor'];
+  const body: string[] = [`    balance ${options?.balance ?? 'roundrobin'}`, '    option forwardfor', ...renderBuffering(options)];
   const userlist: string[] = [];
+  const gate = options === undefined ? { requestRules: [], serverLines: [] } : renderAuthGate(options, paths);
 
   if (options?.healthCheck != null) {
     body.push('    option httpchk', `    http-check send meth GET uri ${quoteConfigWord(options.healthCheck.path)}`);
@@ -108,14 +124,19 @@ function renderSlot(slot: number, route: RouteRecord | undefined, paths: ProxyPa
     // The targets never see the ingress password.
     body.push('    http-request del-header Authorization');
   }
+  body.push(...renderBodyLimit(options, paths), ...gate.requestRules);
+  if (errorPages) body.push(...renderGuestStopped(paths));
+  else body.push(`    http-request return status 503 content-type ${quoteConfigWord('text/html; charset=utf-8')} string ${quoteConfigWord(MAINTENANCE_PAGE)} if { var(txn.host),map(${paths.guestStoppedMapFile}) -m found }`);
   body.push(
     '    http-request set-header X-Forwarded-Proto https if { ssl_fc }',
     '    http-request set-header X-Forwarded-Proto http unless { ssl_fc }',
     `    http-request set-timeout tunnel var(txn.host),map(${paths.tunnelMapFile},${DEFAULT_TUNNEL_TIMEOUT_SECONDS * 1000})`,
-    // HAProxy returns 503 when no server is usable: the guest is stopped, every target failed its
-    // check, or the route has none. This replaces its default error page with the maintenance page.
-    `    http-error status 503 content-type ${quoteConfigWord('text/html; charset=utf-8')} string ${quoteConfigWord(MAINTENANCE_PAGE)}`,
   );
+  // HAProxy returns 503 when no server is usable: the guest is stopped, every target failed its
+  // check, or the route has none. Without the product's error pages, the maintenance page replaces
+  // HAProxy's own.
+  if (!errorPages) body.push(`    http-error status 503 content-type ${quoteConfigWord('text/html; charset=utf-8')} string ${quoteConfigWord(MAINTENANCE_PAGE)}`);
+  body.push(...gate.serverLines);
   for (const header of options?.requestHeaders ?? []) {
     body.push(`    http-request set-header ${quoteConfigWord(header.name)} ${quoteLogFormat(header.value)}`);
   }
@@ -145,15 +166,40 @@ type SlotRender = ReturnType<typeof renderSlot>;
  * Callers must replace a changed RouteRecord with a new object, never mutate it.
  */
 export class SlotRenderCache {
-  private readonly entries = new Map<number, { route: RouteRecord | undefined; paths: ProxyPaths; render: SlotRender }>();
+  private readonly entries = new Map<number, { route: RouteRecord | undefined; paths: ProxyPaths; errorPages: boolean; render: SlotRender }>();
 
-  get(slot: number, route: RouteRecord | undefined, paths: ProxyPaths): SlotRender {
+  get(slot: number, route: RouteRecord | undefined, paths: ProxyPaths, errorPages = false): SlotRender {
     const entry = this.entries.get(slot);
-    if (entry !== undefined && entry.route === route && entry.paths === paths) return entry.render;
-    const render = renderSlot(slot, route, paths);
-    this.entries.set(slot, { route, paths, render });
+    if (entry !== undefined && entry.route === route && entry.paths === paths && entry.errorPages === errorPages) return entry.render;
+    const render = renderSlot(slot, route, paths, errorPages);
+    this.entries.set(slot, { route, paths, errorPages, render });
     return render;
   }
+}
+
+/** Status codes HAProxy generates itself, each answered with one of the product's pages. */
+const DEFAULT_ERROR_PAGES: ReadonlyArray<[number, ErrorPageName]> = [
+  [413, 'body-too-large'],
+  [502, 'backend-error'],
+  [503, 'backend-unavailable'],
+  [504, 'backend-timeout'],
+];
+
+function defaultErrorFiles(paths: ProxyPaths): string[] {
+  return DEFAULT_ERROR_PAGES.map(([status, name]) => `    errorfile ${status} ${errorPageFile(paths.errorPagesDir, name)}`);
+}
+
+/**
+ * QUIC listener on the HTTPS address and port (UDP), and the Alt-Svc header that tells browsers
+ * about it. HAProxy only accepts `quic4@`/`quic6@` binds when built with QUIC support.
+ */
+function renderQuicBind(bind: BindAddress, paths: ProxyPaths): string[] {
+  const family = bind.address.includes(':') ? 'quic6' : 'quic4';
+  // TODO: never run here, because Debian's HAProxy 2.6 and 3.0 builds lack QUIC; only the text is tested.
+  return [
+    `    bind ${family}@${formatBindAddress(bind)} ssl crt-list ${paths.crtListFile} alpn h3`,
+    `    http-response set-header alt-svc ${quoteConfigWord(`h3=":${bind.port}"; ma=86400`)}`,
+  ];
 }
 
 /** Renders haproxy.cfg for `table`. Throws if any address, port, path or option cannot be written safely. */
@@ -164,7 +210,9 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions, table: RouteT
   const portSuffix = redirectPort === undefined || redirectPort === 443 ? '' : `:${redirectPort}`;
 
   const bySlot = new Map(table.routes.map((route) => [route.slot, route]));
-  const slots = Array.from({ length: table.slotCount }, (_, slot) => (cache === undefined ? renderSlot(slot, bySlot.get(slot), paths) : cache.get(slot, bySlot.get(slot), paths)));
+  const errorPages = options.errorPages === true;
+  const slots = Array.from({ length: table.slotCount }, (_, slot) => (cache === undefined ? renderSlot(slot, bySlot.get(slot), paths, errorPages) : cache.get(slot, bySlot.get(slot), paths, errorPages)));
+  const gated = table.routes.some((route) => usesAuthGate(route.options));
 
   const lines = [
     GENERATED_HEADER,
@@ -172,6 +220,7 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions, table: RouteT
     `    stats socket ${paths.adminSocket} mode 600 level admin expose-fd listeners`,
     '    stats timeout 30s',
     '    ssl-default-bind-options ssl-min-ver TLSv1.2',
+    ...authGateGlobalLines(gated, paths),
     '',
     'defaults',
     '    mode http',
@@ -185,6 +234,7 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions, table: RouteT
     // On reload the old worker serves one more request on each idle keep-alive connection, with
     // "Connection: close", instead of closing it under a client that is about to reuse it.
     '    option idle-close-on-response',
+    ...(errorPages ? defaultErrorFiles(paths) : []),
     '',
     ...slots.flatMap((slot) => (slot.userlist.length > 0 ? [...slot.userlist, ''] : [])),
     'frontend fe_http',
@@ -197,6 +247,7 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions, table: RouteT
     '',
     'frontend fe_https',
     `    bind ${formatBindAddress(options.httpsBind)} ssl crt-list ${paths.crtListFile} alpn h2,http/1.1`,
+    ...(options.http3 === true ? renderQuicBind(options.httpsBind, paths) : []),
     ...frontendLookup(paths),
     `    http-request set-var(txn.hsts) var(txn.host),map(${paths.hstsMapFile})`,
     '    use_backend %[var(txn.backend)] if { var(txn.backend) -m found }',
@@ -206,13 +257,14 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions, table: RouteT
     '',
     ...slots.flatMap((slot) => [...slot.lines, '']),
     `backend ${NOT_FOUND_BACKEND}`,
-    '    http-request return status 404 content-type text/plain string "Not found"',
+    errorPages ? `    http-request return status 404 errorfile ${errorPageFile(paths.errorPagesDir, 'unknown-host')}` : '    http-request return status 404 content-type text/plain string "Not found"',
     '',
     // Loads the system CA store at start, because HAProxy 2.6 cannot load a CA file for a server
     // added at run time (`add server ... ca-file` fails with "unable to load").
     `backend ${CA_PRELOAD_BACKEND}`,
     `    server ca_preload 127.0.0.1:1 disabled ssl verify required ca-file ${SYSTEM_CA}`,
     '',
+    ...renderStreamSections(options.streamServices ?? [], options.httpsBind.address, paths),
   ];
   return { text: lines.join('\n'), slotStructures: slots.map((slot) => slot.structure.join('\n')) };
 }
@@ -225,6 +277,7 @@ export function renderMaps(paths: ProxyPaths, table: RouteTable): Map<string, st
   const hsts: string[] = [];
   const tunnel: string[] = [];
   const cloudflare: string[] = [];
+  const stopped: string[] = [];
   for (const route of sorted) {
     assertHostname(route.hostname);
     const values = mapValues(route);
@@ -233,6 +286,7 @@ export function renderMaps(paths: ProxyPaths, table: RouteTable): Map<string, st
     if (values.hsts !== undefined) hsts.push(`${route.hostname} ${values.hsts}`);
     if (values.tunnel !== undefined) tunnel.push(`${route.hostname} ${values.tunnel}`);
     if (values.cloudflare !== undefined) cloudflare.push(`${route.hostname} ${values.cloudflare}`);
+    if (values.guestStopped !== undefined) stopped.push(`${route.hostname} ${values.guestStopped}`);
   }
   const file = (lines: string[]): string => [GENERATED_HEADER, ...lines].join('\n') + '\n';
   return new Map([
@@ -241,6 +295,7 @@ export function renderMaps(paths: ProxyPaths, table: RouteTable): Map<string, st
     [paths.hstsMapFile, file(hsts)],
     [paths.tunnelMapFile, file(tunnel)],
     [paths.cloudflareMapFile, file(cloudflare)],
+    [paths.guestStoppedMapFile, file(stopped)],
   ]);
 }
 
@@ -250,6 +305,8 @@ export interface RouteMapValues {
   hsts: string | undefined;
   tunnel: string | undefined;
   cloudflare: string | undefined;
+  /** `1` while the route is in maintenance because its guests are stopped. */
+  guestStopped: string | undefined;
 }
 
 /** The value of `route` in each map; undefined means no entry. Values contain no space or `;`. */
@@ -262,6 +319,7 @@ export function mapValues(route: RouteRecord): RouteMapValues {
     hsts,
     tunnel: tunnelSeconds === DEFAULT_TUNNEL_TIMEOUT_SECONDS ? undefined : String(tunnelSeconds * 1000),
     cloudflare: route.options.cloudflareProxied ? '1' : undefined,
+    guestStopped: route.maintenance ? '1' : undefined,
   };
 }
 

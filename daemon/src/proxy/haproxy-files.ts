@@ -7,6 +7,7 @@ import { readFileIfExists, removeFileDurably, writeFileAtomic } from './atomic-f
 import { createFallbackCertificate } from './fallback-certificate.js';
 import { parseCrtList, renderCrtList, renderHaproxyConfig, renderMaps, renderNetworkList, type HaproxyConfigOptions, type RenderedConfig, type SlotRenderCache } from './haproxy-config.js';
 import { certificateIdFromFileName, type ProxyPaths } from './paths.js';
+import { installProxyAssets } from './proxy-assets.js';
 import { emptyRouteTable, parseRouteTable, renderRouteTable, type RouteTable } from './route-table.js';
 
 /**
@@ -136,6 +137,8 @@ export async function prepareFiles(options: HaproxyConfigOptions, trustedProxies
     await writeFileAtomic(paths.fallbackCertificate, await createFallbackCertificate(), FILE_MODE);
     logger.info({ file: paths.fallbackCertificate }, 'fallback certificate created');
   }
+
+  await installProxyAssets(paths, options.errorPageOverrideDir ?? null, logger);
 
   const trusted = renderNetworkList(trustedProxies);
   if ((await readFileIfExists(paths.trustedProxiesFile)) !== trusted) await writeFileAtomic(paths.trustedProxiesFile, trusted, FILE_MODE);

@@ -7,6 +7,7 @@ import { readFileIfExists } from './atomic-file.js';
 import { CLOUDFLARE_RANGES } from './cloudflare-ranges.js';
 import { SlotRenderCache, renderCrtList, renderHaproxyConfig, type HaproxyConfigOptions } from './haproxy-config.js';
 import { FileChange, certificateIdsOf, ensureDirectories, prepareFiles, readCrtList, readRouteTable, writeRouteFiles } from './haproxy-files.js';
+import { http3Status, readHaproxyBuild, type Http3Status } from './haproxy-features.js';
 import { HaproxyProcess, checkConfiguration, stopLeftoverMaster } from './haproxy-process.js';
 import { parseShowStat } from './haproxy-stats.js';
 import type { IngressProxy, Route, RouteStatus } from './ingress.js';
@@ -17,6 +18,7 @@ import { applyRouteChange, removeRouteAtRuntime } from './route-runtime.js';
 import { freeSlot, grownSlotCount, normaliseRoute, type RouteRecord, type RouteTable } from './route-table.js';
 import { RuntimeApiClient, type RuntimeApi } from './runtime-api.js';
 import * as runtime from './runtime-changes.js';
+import { normaliseStreamService, parseStreamTable, renderStreamTable, type StreamService } from './stream-services.js';
 import { assertCertificateId, assertHostname, assertSafePath } from './validation.js';
 
 export interface HaproxySettings {
@@ -42,6 +44,13 @@ export interface HaproxySettings {
   stopGraceMs?: number;
   /** Networks whose CF-Connecting-IP header is trusted; default Cloudflare's published ranges. */
   trustedProxyNetworks?: readonly string[];
+  /**
+   * Install the product's error pages (see error-pages/pages.ts); `overrideDir` holds the
+   * administrator's replacements. Unset keeps HAProxy's pages and a bare 404.
+   */
+  errorPages?: { overrideDir: string | null };
+  /** Serve HTTP/3 when the HAProxy build has QUIC (default true); checked with `haproxy -vv` at start. */
+  http3?: boolean;
 }
 
 /** Replaceable parts, for tests that simulate runtime API failures. */
@@ -75,6 +84,7 @@ export class HaproxyIngress implements IngressProxy {
   private readonly slotCache = new SlotRenderCache();
   private queue: Promise<unknown> = Promise.resolve();
   private directoriesReady = false;
+  private http3Status: Http3Status | undefined;
 
   constructor(settings: HaproxySettings, dependencies: HaproxyDependencies = {}) {
     assertSafePath(settings.binary, 'binary');
@@ -85,6 +95,8 @@ export class HaproxyIngress implements IngressProxy {
       httpBind: settings.httpBind,
       httpsBind: settings.httpsBind,
       httpsRedirectPort: settings.httpsRedirectPort,
+      errorPages: settings.errorPages !== undefined,
+      errorPageOverrideDir: settings.errorPages?.overrideDir ?? null,
     };
     this.logger = settings.logger.child({ subsystem: 'proxy' });
     this.runtimeApi = dependencies.runtimeApi ?? new RuntimeApiClient(this.paths.adminSocket);
@@ -94,6 +106,25 @@ export class HaproxyIngress implements IngressProxy {
   /** The PID of the daemon whose HAProxy the pid file names; a restart tells a left-over master by it. */
   private get ownerFile(): string {
     return join(this.paths.runDir, 'haproxy.owner');
+  }
+
+  /** Whether HTTP/3 is served, as found at the last start; undefined before the first start. */
+  get http3(): Http3Status | undefined {
+    return this.http3Status;
+  }
+
+  /** Reads the build's features and turns the QUIC listener on when it has QUIC; logs the outcome. */
+  private async detectHttp3(signal?: AbortSignal): Promise<void> {
+    if (this.settings.http3 === false) {
+      this.http3Status = { available: false, message: 'HTTP/3 is turned off in the settings' };
+      this.configOptions.http3 = false;
+      return;
+    }
+    const status = http3Status(await readHaproxyBuild(this.settings.binary, signal));
+    this.http3Status = status;
+    this.configOptions.http3 = status.available;
+    if (status.available) this.logger.info({ http3: true }, status.message);
+    else this.logger.warn({ http3: false }, status.message);
   }
 
   /** PID of the HAProxy master this instance started, while it runs. */
@@ -120,6 +151,8 @@ export class HaproxyIngress implements IngressProxy {
       const startedAt = Date.now();
       try {
         this.routeTable = undefined;
+        this.configOptions.streamServices = await this.readStreamServices();
+        await this.detectHttp3(signal);
         const rendered = await prepareFiles(this.configOptions, this.trustedProxies, this.logger);
         this.loadedStructures = rendered.slotStructures;
         await this.replaceLeftoverInstance(signal);
@@ -322,6 +355,100 @@ export class HaproxyIngress implements IngressProxy {
 
   async listCertificates(): Promise<string[]> {
     return certificateIdsOf(this.paths, await readCrtList(this.paths));
+  }
+
+  /**
+   * Adds or replaces the TCP service `service.name` (see stream-services.ts). HAProxy 2.6 cannot
+   * add a bind at run time, so a change reloads it gracefully: the master (SIGUSR2) starts a new
+   * worker that takes over the listeners, and the old worker keeps its open connections until they
+   * close. Throws when another TCP service already uses the external port.
+   */
+  async setStreamService(service: StreamService, signal?: AbortSignal): Promise<void> {
+    const record = normaliseStreamService(service);
+    await this.serializeChange(async () => {
+      const current = await this.currentStreamServices();
+      const holder = current.find((item) => item.externalPort === record.externalPort && item.name !== record.name);
+      if (holder !== undefined) {
+        throw new Error(`external port ${record.externalPort} is already used by the TCP service ${holder.name}; choose another external port for ${record.name}`);
+      }
+      const fields = {
+        change: 'set stream service',
+        service: record.name,
+        external_port: record.externalPort,
+        tls: record.tlsCertificate !== null,
+        targets: record.targets.map((target) => `${target.address}:${target.port}`),
+        maintenance: record.maintenance,
+      };
+      await this.commitStreamServices([...current.filter((item) => item.name !== record.name), record], fields, signal);
+    });
+  }
+
+  /** Removes the TCP service `name`, which reloads HAProxy; removing one that does not exist succeeds. */
+  async removeStreamService(name: string, signal?: AbortSignal): Promise<void> {
+    assertHostname(name);
+    await this.serializeChange(async () => {
+      const current = await this.currentStreamServices();
+      if (!current.some((item) => item.name === name)) return;
+      await this.commitStreamServices(current.filter((item) => item.name !== name), { change: 'remove stream service', service: name }, signal);
+    });
+  }
+
+  /** Returns the TCP services in the files on disk, by external port. */
+  async listStreamServices(): Promise<StreamService[]> {
+    return [...(await this.currentStreamServices())].sort((first, second) => first.externalPort - second.externalPort);
+  }
+
+  private get streamsFile(): string {
+    return join(this.paths.configDir, 'streams.json');
+  }
+
+  /** Reads streams.json; a missing file means no TCP services, and invalid entries are logged and skipped. */
+  private async readStreamServices(): Promise<StreamService[]> {
+    const text = await readFileIfExists(this.streamsFile);
+    if (text === undefined) return [];
+    let parsed;
+    try {
+      parsed = parseStreamTable(text);
+    } catch (err) {
+      throw new Error(`cannot read ${this.streamsFile}: ${err instanceof Error ? err.message : String(err)}; restore it or remove it to start without TCP services`, { cause: err });
+    }
+    if (parsed.invalid.length > 0) this.logger.warn({ file: this.streamsFile, services: parsed.invalid }, 'invalid stream services skipped');
+    // HAProxy refuses to start with a bind whose certificate file is missing, so such a service is
+    // left out until the reconciler installs the certificate and sets the service again.
+    const services: StreamService[] = [];
+    for (const service of parsed.table.services) {
+      const certificate = service.tlsCertificate === null ? undefined : certificatePath(this.paths, service.tlsCertificate);
+      if (certificate !== undefined && (await readFileIfExists(certificate)) === undefined) {
+        this.logger.error({ service: service.name, certificate }, 'tls stream service without certificate file skipped');
+        continue;
+      }
+      services.push(service);
+    }
+    return services;
+  }
+
+  private async currentStreamServices(): Promise<readonly StreamService[]> {
+    this.configOptions.streamServices ??= await this.readStreamServices();
+    return this.configOptions.streamServices;
+  }
+
+  /** Writes streams.json and haproxy.cfg for `next` and reloads; a rejected change restores both. */
+  private async commitStreamServices(next: StreamService[], fields: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
+    const previous = await this.currentStreamServices();
+    const text = renderStreamTable({ version: 1, services: next });
+    if (text === renderStreamTable({ version: 1, services: [...previous] })) return;
+    const change = new FileChange();
+    this.configOptions.streamServices = next;
+    try {
+      await change.write(this.streamsFile, text);
+      await writeRouteFiles(this.configOptions, await this.currentTable(), change, this.slotCache);
+      await this.applyAtRuntime(fields, change, undefined, signal);
+    } catch (err) {
+      // A failed reload leaves the old worker serving the old files, so those are restored too.
+      await change.restore();
+      this.configOptions.streamServices = previous;
+      throw err;
+    }
   }
 
   /**

@@ -24,6 +24,12 @@ export interface ProxyPaths {
   cloudflareMapFile: string;
   /** Networks whose CF-Connecting-IP header is trusted, one per line. */
   trustedProxiesFile: string;
+  /** Hosts whose guests are all stopped (value `1`), answered with the guest-stopped page. */
+  guestStoppedMapFile: string;
+  /** The sign-in gate's Lua script, loaded with `lua-load`. */
+  authGateScript: string;
+  /** Installed error pages, `<name>.http` (see error-pages/pages.ts). */
+  errorPagesDir: string;
   /** The ingress's record of every route and its options. */
   routesFile: string;
   crtListFile: string;
@@ -54,6 +60,9 @@ export function buildProxyPaths(configDir: string, runDir: string): ProxyPaths {
     tunnelMapFile: join(config, 'tunnel-timeout.map'),
     cloudflareMapFile: join(config, 'cloudflare-proxied.map'),
     trustedProxiesFile: join(config, 'cloudflare-ranges.lst'),
+    guestStoppedMapFile: join(config, 'guest-stopped.map'),
+    authGateScript: join(config, 'auth-gate.lua'),
+    errorPagesDir: join(config, 'error-pages'),
     routesFile: join(config, 'routes.json'),
     crtListFile: join(config, 'crt-list'),
     certDir: join(config, 'certs'),

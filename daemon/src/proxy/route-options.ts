@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 
+import { parseAuthServerUrl } from './auth-server-url.js';
 import { quoteValue } from './validation.js';
 
 /**
@@ -46,6 +47,20 @@ export interface RouteOptions {
    * for requests that come from Cloudflare's published ranges only.
    */
   cloudflareProxied: boolean;
+  /** Require sign-in through the domain's authentication server (see auth-gate.ts). */
+  authRequired: boolean;
+  /**
+   * Base URL (`scheme://host[:port]`) of the domain's authentication server, copied from the domain
+   * when the route is applied; null when the domain names none.
+   */
+  authServer: string | null;
+  /** Largest request body in bytes, or null for no limit. */
+  maxBodySize: number | null;
+  /**
+   * Buffer the start of request bodies before the target is contacted (the default). False streams
+   * requests and responses for server-sent events and large uploads, with long server timeouts.
+   */
+  buffering: boolean;
 }
 
 export const DEFAULT_TUNNEL_TIMEOUT_SECONDS = 3600;
@@ -63,13 +78,21 @@ export function defaultRouteOptions(): RouteOptions {
     responseHeaders: [],
     balance: 'roundrobin',
     cloudflareProxied: false,
+    authRequired: false,
+    authServer: null,
+    maxBodySize: null,
+    buffering: true,
   };
 }
 
 /** RFC 9110 section 5.6.2 `token`. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Visible ASCII and space; RFC 9110 also allows HTAB and obs-text, which are rejected here. */
-const FIELD_VALUE = /^[\x20-\x7e]*$/;
+/**
+ * Visible ASCII and space, at least one character; RFC 9110 also allows HTAB and obs-text, which
+ * are rejected here. HAProxy 2.6 reads an empty quoted word as the end of a rule's arguments, so
+ * `set-header X ""` fails the whole configuration.
+ */
+const FIELD_VALUE = /^[\x20-\x7e]+$/;
 /** Headers the ingress sets itself or that would break the HTTP framing. */
 const RESERVED_HEADERS = new Set([
   'host',
@@ -90,6 +113,9 @@ const PASSWORD_HASH = /^\$(?:5|6)\$(?:rounds=[0-9]{1,9}\$)?[A-Za-z0-9./]{1,16}\$
 /** Absolute path with an optional query, of RFC 3986 path and query characters except `%` (no percent-encoding). */
 const CHECK_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/?-]{0,254}$/;
 const MAX_NETWORKS = 64;
+/** Bounds of maxBodySize in bytes: 1 KiB to 1 TiB. */
+export const MIN_BODY_SIZE = 1024;
+export const MAX_BODY_SIZE = 1024 ** 4;
 const MAX_USERS = 32;
 
 function fail(option: string, value: unknown, expected: string): never {
@@ -131,7 +157,7 @@ export function checkHeader(option: string, header: unknown): HeaderSetting {
   }
   if (RESERVED_HEADERS.has(name.toLowerCase())) fail(`${option}.name`, name, 'a header the ingress does not set itself');
   if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || !FIELD_VALUE.test(value)) {
-    fail(`${option}.value`, value, `visible ASCII characters and spaces, at most ${MAX_HEADER_VALUE}, without CR, LF or tabs`);
+    fail(`${option}.value`, value, `1 to ${MAX_HEADER_VALUE} visible ASCII characters and spaces, without CR, LF or tabs`);
   }
   return { name, value };
 }
@@ -197,6 +223,19 @@ export function normaliseRouteOptions(input: Partial<RouteOptions> = {}): RouteO
   options.basicAuth = basicAuthList(merged.basicAuth);
   options.requestHeaders = headerList('requestHeaders', merged.requestHeaders);
   options.responseHeaders = headerList('responseHeaders', merged.responseHeaders);
+
+  options.authRequired = booleanOf('authRequired', merged.authRequired);
+  const authServer = merged.authServer;
+  if (authServer !== null) {
+    try {
+      options.authServer = parseAuthServerUrl(authServer);
+    } catch {
+      fail('authServer', authServer, 'an http or https URL of scheme, host and port only, such as https://auth.example.com');
+    }
+  }
+  const maxBodySize = merged.maxBodySize;
+  if (maxBodySize !== null) options.maxBodySize = integerIn('maxBodySize', maxBodySize, MIN_BODY_SIZE, MAX_BODY_SIZE);
+  options.buffering = booleanOf('buffering', merged.buffering);
   return options;
 }
 

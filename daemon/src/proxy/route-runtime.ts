@@ -31,6 +31,7 @@ function optionalMaps(paths: ProxyPaths): Array<[OptionalMap, string]> {
     ['hsts', paths.hstsMapFile],
     ['tunnel', paths.tunnelMapFile],
     ['cloudflare', paths.cloudflareMapFile],
+    ['guestStopped', paths.guestStoppedMapFile],
   ];
 }
 

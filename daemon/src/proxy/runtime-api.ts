@@ -77,6 +77,16 @@ export class RuntimeApiClient implements RuntimeApi {
   /** Sends one command and returns HAProxy's output. Throws RuntimeApiError when it reports an error. */
   async execute(command: RuntimeCommand, options: RuntimeRequestOptions = {}): Promise<string> {
     const output = await this.send(command, options);
+    // HAProxy ends every response with a line feed, even an empty one (checked with 2.6.12), so
+    // zero bytes mean that the connection closed before HAProxy responded. The command may not have run.
+    if (output === '') {
+      throw new RuntimeApiError(
+        `HAProxy closed the connection on ${this.socketPath} without answering "${command.command}"; check that HAProxy is running`,
+        command.command,
+        output,
+        'connection',
+      );
+    }
     const error = findRuntimeError(output);
     if (error !== undefined) {
       throw new RuntimeApiError(

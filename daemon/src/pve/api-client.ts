@@ -11,6 +11,8 @@ export interface PveApiSettings {
   tokenId: string;
   /** File holding the token secret, read once here. */
   tokenSecretFile: string;
+  /** Time after which one request is abandoned; 15 s when absent. */
+  timeoutMs?: number;
 }
 
 /**
@@ -28,6 +30,6 @@ export function createPveApi(settings: PveApiSettings): PveApi {
     schema,
     tokenID: settings.tokenId,
     tokenSecret: readFileSync(settings.tokenSecretFile, 'utf8').trim(),
-    queryTimeout: 15_000,
+    queryTimeout: settings.timeoutMs ?? 15_000,
   });
 }

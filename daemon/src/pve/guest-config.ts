@@ -125,6 +125,8 @@ export interface PveGuestConfigSettings {
   url: string;
   tokenId: string;
   tokenSecretFile: string;
+  /** Time after which one request is abandoned; 15 s when absent. */
+  timeoutMs?: number;
   logger: Logger;
 }
 

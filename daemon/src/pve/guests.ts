@@ -64,6 +64,8 @@ export interface PveGuestDirectorySettings {
   url: string;
   tokenId: string;
   tokenSecretFile: string;
+  /** Time after which one request is abandoned; 15 s when absent. */
+  timeoutMs?: number;
   logger: Logger;
 }
 
@@ -76,7 +78,10 @@ interface ResourceItem {
 
 function translate(err: unknown, action: string): AppError {
   if (err instanceof AppError) return err;
-  return new AppError('PVE_API_FAILED', `Unable to ${action} through the PVE API: ${(err as Error).message}; check that pveproxy runs and that the daemon's API token is valid`, { cause: err });
+  // proxmox-api 1.1.1 aborts a request at its query timeout and reports only "FaILED to call".
+  const aborted = (err as { cause?: { name?: unknown } }).cause?.name === 'AbortError';
+  const detail = aborted ? ' (no response within pve.requestTimeoutMs, timed out)' : '';
+  return new AppError('PVE_API_FAILED', `Unable to ${action} through the PVE API: ${(err as Error).message}${detail}; check that pveproxy runs and that the daemon's API token is valid`, { cause: err });
 }
 
 /**
@@ -108,6 +113,11 @@ export class PveGuestDirectory implements GuestDirectory {
       resources = await this.api.cluster.resources.$get({ type: 'vm' });
     } catch (err) {
       throw translate(err, 'list the guests of the cluster');
+    }
+    // proxmox-api returns the body as text when it is not JSON (a cut-off or proxy error page).
+    if (!Array.isArray(resources)) {
+      const excerpt = JSON.stringify(resources).slice(0, 120);
+      throw new AppError('PVE_API_FAILED', `Unable to list the guests of the cluster through the PVE API: GET /cluster/resources returned ${excerpt} instead of a list of guests; check pveproxy and any proxy in front of it`);
     }
     const guests: GuestSummary[] = [];
     for (const item of resources) {

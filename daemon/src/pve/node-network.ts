@@ -50,6 +50,8 @@ export interface PveNodeNetworkSettings {
   url: string;
   tokenId: string;
   tokenSecretFile: string;
+  /** Time after which one request is abandoned; 15 s when absent. */
+  timeoutMs?: number;
 }
 
 /** Reads node networks with the daemon's own API token. */

@@ -12,11 +12,13 @@ import { servedSerial } from '../acme/served-certificate.js';
 import type { DaemonConfig } from '../config.js';
 import type { DnsProvider } from '../dns/provider.js';
 import { AppError, errorMessage } from '../errors.js';
+import { observedOrder, type CertificateObserver } from '../notify/certificate-observer.js';
 import { challengeRecordName } from '../names.js';
 import type { IngressProxy } from '../proxy/ingress.js';
 import type { CertificateFiles } from '../store/certificate-files.js';
 import type { CertificateLifecycle, StateDocument, StoredCertificate, StoredDomain } from '../store/model.js';
 import type { StateStore } from '../store/state-store.js';
+import type { TaskHandle } from '../tasks/task-store.js';
 import { retryDelay } from './backoff.js';
 import { planRenewals, nextDueTime, warningThresholdMs, type RenewalDecision } from './renewal.js';
 
@@ -29,6 +31,8 @@ export interface CertificateManagerDeps {
   dnsFor(domain: StoredDomain): Promise<DnsProvider>;
   /** Whether this node holds the cluster's work lock; renewal passes run only there. Absent = always. */
   isWorkHolder?(): boolean;
+  /** Runs each order as a task, counts and notifies its outcome; absent = none of these. */
+  observer?: CertificateObserver;
   logger: Logger;
 }
 
@@ -184,12 +188,12 @@ export class CertificateManager {
   private obtain(domain: StoredDomain, slot: CertificateSlot, options: { renewal: boolean; force: boolean }, signal?: AbortSignal): Promise<StoredCertificate> {
     const running = this.running.get(slot.id);
     if (running !== undefined) return running;
-    const order = this.order(domain, slot, options, signal).finally(() => this.running.delete(slot.id));
+    const order = observedOrder(this.deps.observer, options.renewal, slot.id, (task) => this.order(domain, slot, options, task, signal)).finally(() => this.running.delete(slot.id));
     this.running.set(slot.id, order);
     return order;
   }
 
-  private async order(domain: StoredDomain, slot: CertificateSlot, options: { renewal: boolean; force: boolean }, signal?: AbortSignal): Promise<StoredCertificate> {
+  private async order(domain: StoredDomain, slot: CertificateSlot, options: { renewal: boolean; force: boolean }, task: TaskHandle, signal?: AbortSignal): Promise<StoredCertificate> {
     const log = this.logger.child({ certificate: slot.id });
     const now = new Date();
     const lifecycle = await this.deps.state.update((state) => {
@@ -223,6 +227,8 @@ export class CertificateManager {
     const keyType = domain.keyType ?? defaultKeyType;
     const account = snapshot.acmeAccounts.find((item) => item.directory === issuer.directory && item.email === issuer.email)?.url ?? `${issuer.directory} ${issuer.email}`;
     const planned = { directory: issuer.directory, account, registeredDomain: domain.name, nameSet: nameSetKey(slot.names), renewal: replaces !== null };
+    task.log(`${options.renewal ? 'Renewing' : 'Ordering'} certificate ${slot.id} for ${slot.names.join(', ')} (${keyType}) from ${issuer.directory}${replaces === null ? '' : `, replacing ${replaces}`}`);
+    if (lifecycle.pendingOrder !== null) task.log(`Resuming the order ${lifecycle.pendingOrder.url}`);
 
     try {
       const refused = lifecycle.pendingOrder === null ? checkRateLimits(snapshot.issuanceLedger ?? [], planned) : null;
@@ -230,6 +236,7 @@ export class CertificateManager {
         throw new CaError(`Not ordering ${slot.names.join(', ')} from ${issuer.directory}: ${refused.reason}; the limit frees up at ${refused.freesAt.toISOString()}`, 'rate-limited', null, refused.freesAt);
       }
       const dns = await this.deps.dnsFor(domain);
+      task.log('Publishing the DNS-01 challenge records in Cloudflare and waiting for the CA to validate them');
       const issued = await this.deps.issuer.issue(
         {
           certificateId: slot.id,
@@ -250,6 +257,7 @@ export class CertificateManager {
         dns,
         signal,
       );
+      task.log(`Certificate issued: serial ${issued.serial}, valid until ${issued.notAfter.toISOString()}`);
       const leaf = splitPemChain(issued.chainPem)[0] ?? '';
       const record: StoredCertificate = {
         id: slot.id,
@@ -278,11 +286,15 @@ export class CertificateManager {
       // setCertificate replaces a loaded certificate with HAProxy's set and commit, without a reload.
       await this.deps.proxy.setCertificate(slot.id, issued.chainPem, issued.keyPem, signal);
       await this.confirmServed(record, log);
+      task.log('Certificate stored and installed in HAProxy');
+      this.deps.observer?.issued(record, options.renewal);
       log.info({ serial: record.serial, not_after: record.notAfter, directory: issuer.directory, replaces }, 'certificate installed');
       return record;
     } catch (err) {
       if (signal?.aborted === true) throw err;
       await this.recordFailure(slot, domain, err, issuers.length, log);
+      const failed = lifecycleIn(this.deps.state.snapshot(), slot.id);
+      this.deps.observer?.failed({ id: slot.id, domain: domain.name, failures: failed?.failures ?? 1, error: failed?.lastError ?? redactSecrets(errorMessage(err)), nextAttemptAt: failed?.nextAttemptAt ?? null, blocked: failed?.blocked === true }, options.renewal);
       throw err;
     }
   }

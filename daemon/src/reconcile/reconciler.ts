@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { AcmeIssuer } from '../acme/issuer.js';
 import type { DaemonConfig } from '../config.js';
-import type { DnsProvider } from '../dns/provider.js';
+import type { DnsProvider, DnsZone } from '../dns/provider.js';
 import { AppError, errorMessage } from '../errors.js';
 import { challengeRecordName, ownershipComment } from '../names.js';
+import type { Counter } from '../metrics/registry.js';
 import type { IngressProxy } from '../proxy/ingress.js';
 import type { GuestConfigurator } from '../pve/guest-config.js';
 import type { GuestDirectory } from '../pve/guests.js';
@@ -13,8 +14,11 @@ import type { StateStore } from '../store/state-store.js';
 import { retryDelay } from './backoff.js';
 import { certificateSlot, type CertificateManager } from './certificate-manager.js';
 import { setCondition } from './conditions.js';
+import { applySignInCondition, routeOptionsOf } from './sign-in.js';
 import { checkReachable, resolveServiceTargets, type ResolvedTargets } from './guest-targets.js';
 import { deleteOwnedRecords, ensureAddressRecords } from './dns-records.js';
+import { ensureSrvRecord, srvPublication } from './srv-records.js';
+import { applyStreamRoute, isStreamService, needsCertificate, removeStreamRoute, type StreamForwarding } from './stream-route.js';
 import { applyGuestConfig, removeGuestConfig } from './guest-config-step.js';
 import { publishedAddresses } from '../domains/sites.js';
 import { removeDeletedDomain } from '../domains/deletion.js';
@@ -41,6 +45,10 @@ export interface ReconcilerDeps {
   guestConfig?: GuestConfigurator;
   /** Removes the secrets of a domain that the reconciler removed with its last service. */
   onDomainRemoved?(domain: string): Promise<void>;
+  /** Forwarding of tcp and udp services; their route step fails when the kind is absent. */
+  streams?: StreamForwarding;
+  /** Counts failed passes by step and reason when set. */
+  metrics?: { reconcileErrors: Counter<'step' | 'reason'> };
   logger: Logger;
 }
 
@@ -94,6 +102,16 @@ export class Reconciler {
     this.wake?.();
     await this.loop;
     this.logger.info('reconciler stopped');
+  }
+
+  /** Returns the number of services queued now and of those waiting for a scheduled retry. */
+  queueStatus(): { pending: number; scheduled: number } {
+    return { pending: this.pending.size, scheduled: this.timers.size };
+  }
+
+  /** Number of services queued for a pass now; scheduled retries are not counted. */
+  queueLength(): number {
+    return this.pending.size;
   }
 
   /** Queues one service now, cancelling a scheduled retry. */
@@ -195,20 +213,25 @@ export class Reconciler {
     const comment = ownershipComment(this.deps.config.clusterName, 'service', fqdn);
     const addresses = publishedAddresses(this.deps.state.snapshot(), domain, this.deps.config.site.addresses);
     await ensureAddressRecords(dns, zone, fqdn, addresses, comment, log, signal, { proxied: service.options?.cloudflareProxied === true });
+    await this.publishSrv(service, dns, zone, comment, log, signal);
     await this.markTrue(fqdn, 'dns', 'RecordsPresent', `${fqdn} points at ${addresses.join(', ')} in zone ${zone.name}`);
 
     // Certificate: ordered when missing and installed in the proxy; renewal passes renew it.
-    step.current = 'certificate';
-    const slot = certificateSlot(domain, fqdn);
-    if (!this.deps.state.snapshot().certificates.some((item) => item.id === slot.id)) {
-      await this.markUnknown(fqdn, 'certificate', 'Ordering', `ordering certificate ${slot.id} for ${slot.names.join(', ')} from ${domain.acmeDirectory}`);
+    // Plain tcp and udp services have none.
+    if (needsCertificate(service)) {
+      step.current = 'certificate';
+      const slot = certificateSlot(domain, fqdn);
+      if (!this.deps.state.snapshot().certificates.some((item) => item.id === slot.id)) {
+        await this.markUnknown(fqdn, 'certificate', 'Ordering', `ordering certificate ${slot.id} for ${slot.names.join(', ')} from ${domain.acmeDirectory}`);
+      }
+      const certificate = await this.deps.certificateManager.ensureForService(domain, fqdn, signal);
+      await this.markTrue(fqdn, 'certificate', 'Issued', `certificate ${certificate.id}, serial ${certificate.serial}, valid until ${certificate.notAfter}`);
     }
-    const certificate = await this.deps.certificateManager.ensureForService(domain, fqdn, signal);
-    await this.markTrue(fqdn, 'certificate', 'Issued', `certificate ${certificate.id}, serial ${certificate.serial}, valid until ${certificate.notAfter}`);
 
     // Route.
     step.current = 'route';
-    await this.applyRoute(service, resolved, signal);
+    if (isStreamService(service)) await this.applyStream(service, resolved, signal);
+    else await this.applyRoute(service, resolved, signal);
     log.info({ targets: resolved.routeTargets, maintenance: resolved.maintenance }, 'service reconciled');
   }
 
@@ -220,7 +243,9 @@ export class Reconciler {
   private async resolveGuests(service: StoredService, log: Logger, signal: AbortSignal): Promise<ResolvedTargets> {
     const resolved = await resolveServiceTargets(this.deps.guests, service, signal);
     const unreachable: string[] = [];
-    for (const target of resolved.newTargets) {
+    // A UDP port cannot be probed with a connection, so only tcp and http targets are checked.
+    const probed = service.protocol === 'udp' ? [] : resolved.newTargets;
+    for (const target of probed) {
       if (!(await checkReachable(target))) unreachable.push(`${target.address}:${target.port}`);
     }
     const condition = { ...resolved.condition };
@@ -237,11 +262,40 @@ export class Reconciler {
     return resolved;
   }
 
+  /** Route step of tcp and udp services: hands the targets to the forwarder of their kind (stream-route.ts). */
+  private async applyStream(service: StoredService, resolved: ResolvedTargets, signal: AbortSignal): Promise<void> {
+    const { fqdn } = service;
+    const domain = this.deps.state.snapshot().domains.find((item) => item.name === service.domain);
+    const certificateId = domain === undefined ? null : certificateSlot(domain, fqdn).id;
+    const message = await applyStreamRoute(this.deps.streams ?? {}, service, resolved, certificateId, signal);
+    await this.deps.state.update((state) => {
+      const current = state.services.find((item) => item.fqdn === fqdn);
+      if (current === undefined) return;
+      current.observed.target = resolved.routeTargets[0] ?? null;
+      if (resolved.condition.status === 'true') current.retry = { failures: 0, nextAttemptAt: null, lastError: null };
+      setCondition(current.conditions, { type: 'route', status: 'true', reason: resolved.maintenance ? 'Maintenance' : 'Forwarded', message });
+    });
+  }
+
+  /** SRV part of the DNS step: publishes, moves or removes the SRV record of a tcp or udp service. */
+  private async publishSrv(service: StoredService, dns: DnsProvider, zone: DnsZone, comment: string, log: Logger, signal: AbortSignal): Promise<void> {
+    const previous = service.observed.srvRecord ?? null;
+    const protocol = service.protocol === 'tcp' || service.protocol === 'udp' ? service.protocol : null;
+    const desired = protocol === null || service.srv === undefined || service.externalPort === undefined ? null : srvPublication(service.fqdn, protocol, service.srv.service, service.externalPort, service.srv.priority, service.srv.weight);
+    if (desired === null && previous === null) return;
+    await ensureSrvRecord(dns, zone, desired, previous, comment, log, signal);
+    await this.deps.state.update((state) => {
+      const current = state.services.find((item) => item.fqdn === service.fqdn);
+      if (current !== undefined) current.observed.srvRecord = desired?.name ?? null;
+    });
+  }
+
   /** Route step: hands the resolved targets and the service options to the ingress. */
   private async applyRoute(service: StoredService, resolved: ResolvedTargets, signal: AbortSignal): Promise<void> {
     const { fqdn } = service;
     const first = resolved.routeTargets[0] ?? null;
-    await this.deps.proxy.setRoute({ hostname: fqdn, targets: resolved.routeTargets, maintenance: resolved.maintenance, options: service.options }, signal);
+    const domain = this.deps.state.snapshot().domains.find((item) => item.name === service.domain);
+    await this.deps.proxy.setRoute({ hostname: fqdn, targets: resolved.routeTargets, maintenance: resolved.maintenance, options: routeOptionsOf(service, domain) }, signal);
     const where = resolved.routeTargets.map((target) => `${target.address}:${target.port}`).join(', ') || 'no target';
     const message = resolved.maintenance ? `https://${fqdn} returns 503 (maintenance page): no running guest (${where})` : `https://${fqdn} is routed to ${where}`;
     await this.deps.state.update((state) => {
@@ -250,6 +304,7 @@ export class Reconciler {
       current.observed.target = first;
       if (resolved.condition.status === 'true') current.retry = { failures: 0, nextAttemptAt: null, lastError: null };
       setCondition(current.conditions, { type: 'route', status: 'true', reason: resolved.maintenance ? 'Maintenance' : 'Routed', message });
+      applySignInCondition(current.conditions, current, domain);
     });
   }
 
@@ -269,7 +324,8 @@ export class Reconciler {
     const log = this.logger.child({ service: fqdn, vmid: service.vmid });
     try {
       const resolved = await this.resolveGuests(service, log, this.abort.signal);
-      await this.applyRoute(service, resolved, this.abort.signal);
+      if (isStreamService(service)) await this.applyStream(service, resolved, this.abort.signal);
+      else await this.applyRoute(service, resolved, this.abort.signal);
       log.info({ targets: resolved.routeTargets, maintenance: resolved.maintenance }, 'route refreshed');
     } catch (err) {
       await this.recordFailure(fqdn, 'guest', err, log);
@@ -282,6 +338,8 @@ export class Reconciler {
 
     step.current = 'route';
     await this.deps.proxy.removeRoute(fqdn, signal);
+    // A TLS tcp service binds its certificate file, so the service goes before the certificate.
+    await removeStreamRoute(this.deps.streams ?? {}, fqdn, signal);
     await this.deps.proxy.removeCertificate(fqdn, signal);
 
     step.current = 'dns';
@@ -290,7 +348,8 @@ export class Reconciler {
       const dns = await this.deps.dnsFor(domain);
       const zone = await dns.findZone(fqdn, domain.name, signal);
       const comments = [ownershipComment(this.deps.config.clusterName, 'service', fqdn), ownershipComment(this.deps.config.clusterName, 'acme', fqdn)];
-      deleted = await deleteOwnedRecords(dns, zone, [fqdn, challengeRecordName(fqdn)], comments, signal);
+      const srvNames = service.observed.srvRecord == null ? [] : [service.observed.srvRecord];
+      deleted = await deleteOwnedRecords(dns, zone, [fqdn, challengeRecordName(fqdn), ...srvNames], comments, signal);
     } catch (err) {
       // A zone these credentials cannot see contains no record the product could have created,
       // unless the records step once succeeded (the token may have lost access since).
@@ -339,6 +398,12 @@ export class Reconciler {
         await this.removeLocalRoute(fqdn);
         return;
       }
+      if (!needsCertificate(service)) {
+        const resolvedStream = await resolveServiceTargets(this.deps.guests, service, signal);
+        await applyStreamRoute(this.deps.streams ?? {}, service, resolvedStream, null, signal);
+        log.info({ targets: resolvedStream.routeTargets }, 'forwarding applied from the shared state');
+        return;
+      }
       const slot = certificateSlot(domain, fqdn);
       const stored = this.deps.state.snapshot().certificates.find((item) => item.id === slot.id);
       const pair = stored === undefined ? null : await this.deps.certificates.load(slot.id);
@@ -349,7 +414,8 @@ export class Reconciler {
       }
       await this.deps.proxy.setCertificate(slot.id, pair.chainPem, pair.keyPem, signal);
       const resolved = await resolveServiceTargets(this.deps.guests, service, signal);
-      await this.deps.proxy.setRoute({ hostname: fqdn, targets: resolved.routeTargets, maintenance: resolved.maintenance, options: service.options }, signal);
+      if (isStreamService(service)) await applyStreamRoute(this.deps.streams ?? {}, service, resolved, slot.id, signal);
+      else await this.deps.proxy.setRoute({ hostname: fqdn, targets: resolved.routeTargets, maintenance: resolved.maintenance, options: routeOptionsOf(service, domain) }, signal);
       log.info({ targets: resolved.routeTargets, maintenance: resolved.maintenance }, 'route applied from the shared state');
     } catch (err) {
       if (signal.aborted) return;
@@ -362,6 +428,7 @@ export class Reconciler {
   private async removeLocalRoute(fqdn: string): Promise<void> {
     try {
       await this.deps.proxy.removeRoute(fqdn, this.abort.signal);
+      await removeStreamRoute(this.deps.streams ?? {}, fqdn, this.abort.signal);
       await this.deps.proxy.removeCertificate(fqdn, this.abort.signal);
     } catch (err) {
       this.logger.error({ err, service: fqdn }, 'unable to remove the route of a removed service');
@@ -388,6 +455,7 @@ export class Reconciler {
       return;
     }
     const reason = err instanceof AppError ? pascalCase(err.code) : 'InternalError';
+    this.deps.metrics?.reconcileErrors.inc({ step: type, reason });
     const message = errorMessage(err);
     const retryable = !(err instanceof AppError) || err.retryable;
     const { retryMinMs, retryMaxMs } = this.deps.config.reconcile;

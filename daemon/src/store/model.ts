@@ -4,7 +4,7 @@ import type { RouteOptions } from '../proxy/route-options.js';
 
 /** One step's outcome on an object, in the manner of Kubernetes conditions. */
 export interface Condition {
-  type: 'guest' | 'guest-config' | 'dns' | 'certificate' | 'route';
+  type: 'guest' | 'guest-config' | 'dns' | 'certificate' | 'route' | 'sign-in';
   status: 'true' | 'false' | 'unknown';
   /** PascalCase reason, stable across retries (for example `ZoneNotFound`). */
   reason: string;
@@ -43,6 +43,10 @@ export interface StoredDomain {
   updatedAt?: string;
   /** Set by DELETE with remove-services; the reconciler removes the domain with its last service. */
   deleting?: boolean;
+  /** Base URL (`scheme://host[:port]`) of the oauth2-proxy-style server that services with `auth` sign in through. */
+  authServer?: string;
+  /** https URL that receives the notifications about the domain's objects as JSON POSTs. */
+  notifyWebhook?: string;
 }
 
 export interface FallbackIssuer {
@@ -98,6 +102,14 @@ export interface StoredService {
   extraTargets?: ServiceTarget[];
   /** Ingress options; missing fields take the defaults of proxy/route-options.ts. */
   options?: Partial<ServiceOptions>;
+  /** `http` when absent; `tcp` and `udp` forward `externalPort` on the site's addresses to `port`. */
+  protocol?: ServiceProtocol;
+  /** Port on the site's ingress addresses; set for tcp and udp services only. */
+  externalPort?: number;
+  /** TCP only: HAProxy terminates TLS with the domain's certificate. */
+  tls?: boolean;
+  /** SRV record of a tcp or udp service. */
+  srv?: ServiceSrv;
   createdAt: string;
   /** Set by DELETE; the reconciler removes what the service created, then the service. */
   deleting: boolean;
@@ -112,11 +124,23 @@ export interface StoredService {
     target: { address: string; port: number } | null;
     /** Every target as last resolved: guest, node, address and whether the guest runs. */
     targets?: ObservedTarget[];
+    /** Name of the SRV record last published, so that a changed service label removes the old one. */
+    srvRecord?: string | null;
   };
   retry: RetryState;
 }
 
 export type ServiceOptions = RouteOptions;
+
+export type ServiceProtocol = 'http' | 'tcp' | 'udp';
+
+/** SRV record `<service>._<protocol>.<fqdn>` pointing at the service's name and external port. */
+export interface ServiceSrv {
+  /** Service label with its underscore, such as `_minecraft`. */
+  service: string;
+  priority: number;
+  weight: number;
+}
 
 export interface TargetPin {
   /** `net0`..`net31`: read this device's address only. */

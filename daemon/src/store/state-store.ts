@@ -18,6 +18,11 @@ export interface StateStoreOptions {
   lockStaleMs?: number;
   /** How long a write waits for the state lock. */
   lockTimeoutMs?: number;
+  /**
+   * Node-local file recording that this daemon holds the state lock. At open, a lock that a killed
+   * predecessor left is removed at once instead of blocking writes until it is stale.
+   */
+  lockOwnerFile?: string;
 }
 
 /** Default lock folder: /etc/pve/priv/lock for the state folder /etc/pve/pve-domains. */
@@ -86,7 +91,9 @@ export class StateStore {
       staleMs: options.lockStaleMs ?? PMXCFS_LOCK_STALE_MS,
       timeoutMs: options.lockTimeoutMs ?? 10_000,
       retryMs: 500,
+      ...(options.lockOwnerFile === undefined ? {} : { ownerFile: options.lockOwnerFile }),
     });
+    await lock.removeAbandoned();
     let files: Map<string, string>;
     try {
       files = await readStateFiles(stateDir);

@@ -20,10 +20,17 @@ export interface AcmeFront {
   readonly renewalInfoRequests: string[];
   /** Number of requests whose method and path match. */
   count(method: string, pathPrefix: string): number;
+  /** Every request received, with its arrival time in epoch milliseconds. */
+  readonly requestLog: ReadonlyArray<{ method: string; path: string; time: number }>;
   setAri(enabled: boolean): void;
   /** Window as fractions of the lifetime, and the Retry-After (s) of renewalInfo answers. */
   setAriWindow(startFraction: number, endFraction: number, retryAfterSeconds: number): void;
   inject(fault: FrontFault): void;
+  /**
+   * Adds `fields` to the `meta` object of the directory (RFC 8555 section 7.1.1), such as
+   * `caaIdentities`, which Pebble does not publish.
+   */
+  setDirectoryMeta(fields: Record<string, unknown>): void;
   /** Answers the next `polls` order polls with `processing` and `Retry-After: retryAfterSeconds`. */
   holdProcessing(polls: number, retryAfterSeconds: number): void;
   clearFaults(): void;
@@ -31,6 +38,13 @@ export interface AcmeFront {
 }
 
 export interface FrontFault {
+  /**
+   * `reply` (default) sends the problem document; `hang` sends no response until `clearFaults()`;
+   * `reset` closes the connection without a response; `malformed` sends `status` with a problem
+   * document cut off in the middle.
+   */
+  action?: 'reply' | 'hang' | 'reset' | 'malformed';
+  /** HTTP method, or `*` for every method. */
   method: string;
   /** Path prefix such as `/order-plz` or `/finalize-order/`. */
   pathPrefix: string;
@@ -85,13 +99,15 @@ export async function startAcmeFront(options: { pebbleDirectoryUrl: string; cert
   const pebbleUrl = new URL(options.pebbleDirectoryUrl);
   const upstream: Upstream = { host: pebbleUrl.hostname, port: Number(pebbleUrl.port), ca: await readFile(options.caFile, 'utf8') };
   const faults: Array<FrontFault & { remaining: number }> = [];
+  const held = new Set<ServerResponse>();
   const orders: AcmeFront['orders'] = [];
   const renewalInfoRequests: string[] = [];
-  const seen: Array<{ method: string; path: string }> = [];
+  const seen: Array<{ method: string; path: string; time: number }> = [];
   const certificates = new Map<string, { notBefore: number; notAfter: number }>();
   let ari = true;
   let window = { start: 0.5, end: 0.6, retryAfter: 1 };
   let processing = { polls: 0, retryAfter: 1 };
+  let extraMeta: Record<string, unknown> = {};
 
   const freshNonce = async (): Promise<string> => {
     const answer = await forward(upstream, 'HEAD', '/nonce-plz', { host: `${pebbleUrl.host}` }, Buffer.alloc(0));
@@ -101,7 +117,7 @@ export async function startAcmeFront(options: { pebbleDirectoryUrl: string; cert
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
-    seen.push({ method, path });
+    seen.push({ method, path, time: Date.now() });
     const body = await readBody(req);
 
     if (method === 'GET' && path.startsWith('/renewal-info/')) {
@@ -118,11 +134,27 @@ export async function startAcmeFront(options: { pebbleDirectoryUrl: string; cert
       return;
     }
 
-    const fault = faults.find((item) => item.remaining > 0 && item.method === method && path.startsWith(item.pathPrefix));
+    const fault = faults.find((item) => item.remaining > 0 && (item.method === '*' || item.method === method) && path.startsWith(item.pathPrefix));
     if (fault !== undefined) {
       fault.remaining--;
-      const problem = { type: `urn:ietf:params:acme:error:${fault.type}`, detail: fault.detail, status: fault.status };
-      res.writeHead(fault.status, { 'content-type': 'application/problem+json', 'replay-nonce': await freshNonce(), ...(fault.headers ?? {}) }).end(JSON.stringify(problem));
+      const action = fault.action ?? 'reply';
+      if (action === 'hang') {
+        held.add(res);
+        res.once('close', () => held.delete(res));
+        return;
+      }
+      if (action === 'reset') {
+        // A TLS socket may refuse an RST; a plain close still ends the exchange without a response.
+        try {
+          res.socket?.resetAndDestroy();
+        } catch {
+          res.socket?.destroy();
+        }
+        return;
+      }
+      const problem = JSON.stringify({ type: `urn:ietf:params:acme:error:${fault.type}`, detail: fault.detail, status: fault.status });
+      const text = action === 'malformed' ? problem.slice(0, Math.floor(problem.length / 2)) : problem;
+      res.writeHead(fault.status, { 'content-type': 'application/problem+json', 'replay-nonce': await freshNonce(), ...(fault.headers ?? {}) }).end(text);
       return;
     }
 
@@ -136,9 +168,11 @@ export async function startAcmeFront(options: { pebbleDirectoryUrl: string; cert
     const outHeaders: Record<string, string | string[]> = {};
     for (const [key, value] of Object.entries(answer.headers)) if (value !== undefined && key !== 'content-length' && key !== 'transfer-encoding' && key !== 'connection') outHeaders[key] = value;
 
-    if (path === '/dir' && answer.status === 200 && ari) {
+    if (path === '/dir' && answer.status === 200 && (ari || Object.keys(extraMeta).length > 0)) {
       const directory = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
-      directory['renewalInfo'] = `https://${req.headers.host ?? ''}/renewal-info/`;
+      if (ari) directory['renewalInfo'] = `https://${req.headers.host ?? ''}/renewal-info/`;
+      const meta = typeof directory['meta'] === 'object' && directory['meta'] !== null ? (directory['meta'] as Record<string, unknown>) : {};
+      if (Object.keys(extraMeta).length > 0) directory['meta'] = { ...meta, ...extraMeta };
       out = Buffer.from(JSON.stringify(directory));
     }
     if (method === 'POST' && path.startsWith('/my-order/') && processing.polls > 0 && answer.status === 200) {
@@ -176,6 +210,7 @@ export async function startAcmeFront(options: { pebbleDirectoryUrl: string; cert
     orders,
     renewalInfoRequests,
     count: (method, pathPrefix) => seen.filter((item) => item.method === method && item.path.startsWith(pathPrefix)).length,
+    requestLog: seen,
     setAri(enabled) {
       ari = enabled;
     },
@@ -185,11 +220,16 @@ export async function startAcmeFront(options: { pebbleDirectoryUrl: string; cert
     inject(fault) {
       faults.push({ ...fault, remaining: fault.times });
     },
+    setDirectoryMeta(fields) {
+      extraMeta = { ...fields };
+    },
     holdProcessing(polls, retryAfterSeconds) {
       processing = { polls, retryAfter: retryAfterSeconds };
     },
     clearFaults() {
       faults.length = 0;
+      for (const response of held) response.socket?.destroy();
+      held.clear();
       processing = { polls: 0, retryAfter: 1 };
     },
     async stop() {

@@ -20,9 +20,20 @@ export interface DnsView {
   /** Active zones only, with their published records. */
   zones: PublishedZone[];
   nameServers: readonly string[];
-  /** Address the name server host names resolve to. */
+  /** Address the name server host names resolve to, unless `nameServerAddresses` names another. */
   address: string;
+  /** Address of each name server host that runs on its own address (a second server instance). */
+  nameServerAddresses?: ReadonlyMap<string, string>;
   faults: ReadonlyMap<string, DnsFault>;
+  /** Receives every decoded question, when set. */
+  queryLog?: DnsQueryLogEntry[];
+}
+
+export interface DnsQueryLogEntry {
+  name: string;
+  type: string;
+  /** Epoch milliseconds when the query arrived. */
+  time: number;
 }
 
 interface Resolution {
@@ -128,6 +139,7 @@ export function answerQuery(query: DecodedPacket, view: DnsView): Packet | undef
   const name = normalizeName(question.name);
   // dns-packet decodes QTYPE 255 as 'ANY', which its type definitions leave out.
   const type: string = question.type;
+  view.queryLog?.push({ name, type, time: Date.now() });
 
   const fault = view.faults.get(name);
   if (fault === 'timeout') return undefined;
@@ -137,7 +149,7 @@ export function answerQuery(query: DecodedPacket, view: DnsView): Packet | undef
 
   if (view.nameServers.includes(name)) {
     const answers: Answer[] =
-      type === 'A' || type === 'ANY' ? [{ name, type: 'A', class: 'IN', ttl: 86400, data: view.address }] : [];
+      type === 'A' || type === 'ANY' ? [{ name, type: 'A', class: 'IN', ttl: 86400, data: view.nameServerAddresses?.get(name) ?? view.address }] : [];
     return respond(RCODE.NOERROR, true, { rcode: RCODE.NOERROR, answers, authorities: [] });
   }
 

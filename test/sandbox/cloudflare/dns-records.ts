@@ -1,5 +1,5 @@
 import type { Answer, CaaData as PacketCaaData } from 'dns-packet';
-import type { StoredRecord } from './store.js';
+import { isCaaData, isSrvData, type StoredRecord } from './store.js';
 
 // TTL 1 means "automatic", which Cloudflare serves as 300 s.
 const AUTOMATIC_TTL = 300;
@@ -99,8 +99,13 @@ export function recordAnswer(record: StoredRecord, owner: string): Answer | unde
       return { name: owner, type: 'MX', class: 'IN', ttl, data: { preference: record.priority ?? 0, exchange: record.content } };
     case 'CAA': {
       const data = record.data;
-      if (data === undefined || !isPacketCaaTag(data.tag)) return undefined;
+      if (!isCaaData(data) || !isPacketCaaTag(data.tag)) return undefined;
       return { name: owner, type: 'CAA', class: 'IN', ttl, data: { flags: data.flags, tag: data.tag, value: data.value } };
+    }
+    case 'SRV': {
+      const data = record.data;
+      if (!isSrvData(data)) return undefined;
+      return { name: owner, type: 'SRV', class: 'IN', ttl, data: { priority: data.priority, weight: data.weight, port: data.port, target: data.target } };
     }
     default:
       return undefined;

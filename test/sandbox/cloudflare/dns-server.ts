@@ -83,9 +83,11 @@ function serveTcpConnection(socket: Socket, view: () => DnsView): void {
 
 /**
  * Starts the authoritative DNS server on one port for UDP and TCP. `view` is called per query, so
- * API changes show at once unless the store delays them.
+ * API changes show at once unless the store delays them. With `fixedPort` the server binds that
+ * port once (a second server instance on another address shares the first one's port) instead of
+ * trying free ports.
  */
-export async function startDnsServer(host: string, view: () => DnsView): Promise<DnsServer> {
+export async function startDnsServer(host: string, view: () => DnsView, fixedPort?: number): Promise<DnsServer> {
   const connections = new Set<Socket>();
   const tcp = createServer((socket) => {
     connections.add(socket);
@@ -97,9 +99,10 @@ export async function startDnsServer(host: string, view: () => DnsView): Promise
   let port = 0;
   let lastError: unknown;
   // The free TCP port may be taken for UDP, or taken again before we bind; try a few ports.
-  for (let attempt = 0; attempt < PORT_ATTEMPTS && udp === undefined; attempt += 1) {
+  const attempts = fixedPort === undefined ? PORT_ATTEMPTS : 1;
+  for (let attempt = 0; attempt < attempts && udp === undefined; attempt += 1) {
     try {
-      port = await findFreePort(host);
+      port = fixedPort ?? (await findFreePort(host));
       await listenTcp(tcp, host, port);
     } catch (error) {
       lastError = error;
@@ -114,7 +117,7 @@ export async function startDnsServer(host: string, view: () => DnsView): Promise
   }
   if (udp === undefined) {
     const reason = lastError instanceof Error ? lastError.message : String(lastError);
-    throw new Error(`could not bind the DNS simulator to one UDP and TCP port on ${host} after ${PORT_ATTEMPTS} attempts: ${reason}`);
+    throw new Error(`could not bind the DNS simulator to one UDP and TCP port on ${host} after ${attempts} attempts: ${reason}`);
   }
 
   const udpSocket = udp;

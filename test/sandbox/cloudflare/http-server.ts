@@ -65,6 +65,8 @@ export interface HttpApiDependencies {
   nameServers: string[];
   requestLog: RequestLogEntry[];
   faults: Array<HttpFault & { remaining: number }>;
+  /** Responses held by `hang` faults; `clearFaults()` closes them. */
+  held: Set<ServerResponse>;
 }
 
 function findRoute(method: string, apiPath: string): { route: Route; params: string[] } | undefined {
@@ -121,6 +123,26 @@ function authenticate(
   return { kind: 'token', token };
 }
 
+function applyFault(fault: HttpFault, response: ServerResponse, held: Set<ServerResponse>, reply: (status: number, body: unknown, headers?: Record<string, string>) => void): void {
+  const action = fault.action ?? 'reply';
+  if (action === 'hang') {
+    held.add(response);
+    response.once('close', () => held.delete(response));
+    return;
+  }
+  if (action === 'reset') {
+    response.socket?.resetAndDestroy();
+    return;
+  }
+  if (action === 'malformed') {
+    const text = JSON.stringify(failureBody(injectedFault(fault.status)));
+    response.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.headers ?? {}) });
+    response.end(text.slice(0, Math.floor(text.length / 2)));
+    return;
+  }
+  reply(fault.status, fault.body ?? failureBody(injectedFault(fault.status)), fault.headers);
+}
+
 /** Creates the HTTP server of the v4 API; the caller listens and closes it. */
 export function createApiServer(deps: HttpApiDependencies): Server {
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -140,7 +162,7 @@ export function createApiServer(deps: HttpApiDependencies): Server {
     if (fault !== undefined) {
       fault.remaining -= 1;
       await readBody(request).catch(() => Buffer.alloc(0));
-      reply(fault.status, fault.body ?? failureBody(injectedFault(fault.status)), fault.headers);
+      applyFault(fault, response, deps.held, reply);
       return;
     }
 

@@ -1,7 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CredentialRegistry } from './auth.js';
-import type { DnsView } from './dns-answer.js';
-import { startDnsServer } from './dns-server.js';
+import type { DnsQueryLogEntry, DnsView } from './dns-answer.js';
+import { startDnsServer, type DnsServer } from './dns-server.js';
 import { API_PREFIX, createApiServer } from './http-server.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter } from './rate-limit.js';
 import { normalizeHostName } from './record-names.js';
@@ -41,7 +42,9 @@ export async function startCloudflareSimulator(options: CloudflareSimulatorOptio
   const owner: Owner = { accountId: newId(), accountName: 'Sandbox account', userId: newId() };
   const requestLog: RequestLogEntry[] = [];
   const faults: Array<HttpFault & { remaining: number }> = [];
+  const held = new Set<ServerResponse>();
   const dnsFaults = new Map<string, DnsFault>();
+  const dnsQueries: DnsQueryLogEntry[] = [];
 
   const server = createApiServer({
     store,
@@ -51,6 +54,7 @@ export async function startCloudflareSimulator(options: CloudflareSimulatorOptio
     nameServers: NAME_SERVERS,
     requestLog,
     faults,
+    held,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -61,6 +65,12 @@ export async function startCloudflareSimulator(options: CloudflareSimulatorOptio
   });
   const { port: apiPort } = server.address() as AddressInfo;
 
+  const secondaryHost = options.secondaryDnsHost ?? null;
+  if (secondaryHost !== null && (!secondaryHost.startsWith('127.') || secondaryHost === host)) {
+    throw new Error(`secondaryDnsHost ${secondaryHost} must be a loopback address other than ${host}`);
+  }
+  // With a second server, the second name server host resolves to it.
+  const nameServerAddresses = new Map<string, string>(secondaryHost === null ? [] : [[NAME_SERVERS[1] ?? '', secondaryHost]]);
   const dnsView = (): DnsView => ({
     zones: store
       .zones()
@@ -68,16 +78,23 @@ export async function startCloudflareSimulator(options: CloudflareSimulatorOptio
       .map((zone) => ({ name: zone.name, ...store.published(zone) })),
     nameServers: NAME_SERVERS,
     address: host,
+    nameServerAddresses,
     faults: dnsFaults,
+    queryLog: dnsQueries,
   });
-  let dns;
+  /** Zone data that frozen servers keep serving, by server address. */
+  const frozenViews = new Map<string, DnsView>();
+  const viewAt = (address: string) => (): DnsView => frozenViews.get(address) ?? dnsView();
+  const dnsServers: DnsServer[] = [];
   try {
-    dns = await startDnsServer(host, dnsView);
+    dnsServers.push(await startDnsServer(host, viewAt(host)));
+    if (secondaryHost !== null) dnsServers.push(await startDnsServer(secondaryHost, viewAt(secondaryHost), dnsServers[0]?.port));
   } catch (error) {
+    await Promise.all(dnsServers.map((item) => item.close()));
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
-  const dnsServer = dns;
+  const dnsServer = dnsServers[0] as DnsServer;
 
   const zoneNameOf = (name: string): string => {
     const normalized = normalizeHostName(name);
@@ -92,6 +109,7 @@ export async function startCloudflareSimulator(options: CloudflareSimulatorOptio
     nameServers: [...NAME_SERVERS],
     accountId: owner.accountId,
     requestLog,
+    dnsQueries,
 
     addZone(name: string, zoneOptions: ZoneOptions = {}): SimZone {
       const zone = store.addZone(zoneNameOf(name), zoneOptions.status ?? 'active', zoneOptions.plan ?? 'free');
@@ -129,6 +147,8 @@ export async function startCloudflareSimulator(options: CloudflareSimulatorOptio
     },
     clearFaults(): void {
       faults.length = 0;
+      for (const response of held) response.socket?.destroy();
+      held.clear();
     },
     setPropagationDelay(zoneName: string, ms: number): void {
       store.setPropagationDelay(store.zoneByName(zoneName), ms);
@@ -138,9 +158,17 @@ export async function startCloudflareSimulator(options: CloudflareSimulatorOptio
       if (fault === null) dnsFaults.delete(key);
       else dnsFaults.set(key, fault);
     },
+    secondaryDnsAddress: secondaryHost,
+    setDnsServerFrozen(address: string, frozen: boolean): void {
+      if (address !== host && address !== secondaryHost) {
+        throw new Error(`no DNS server of the simulator listens on ${address}; it listens on ${[host, secondaryHost].filter((item) => item !== null).join(', ')}`);
+      }
+      if (frozen) frozenViews.set(address, dnsView());
+      else frozenViews.delete(address);
+    },
     async stop(): Promise<void> {
       server.closeAllConnections();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), dnsServer.close()]);
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), ...dnsServers.map((item) => item.close())]);
     },
   };
 }

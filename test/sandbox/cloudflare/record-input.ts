@@ -6,7 +6,7 @@ import {
   validationFailed,
 } from './errors.js';
 import { canonicalIPv6, normalizeHostName, parseIPv4, qualifyRecordName } from './record-names.js';
-import type { CaaData, StoredRecord, StoredZone } from './store.js';
+import { isSrvData, type CaaData, type SrvData, type StoredRecord, type StoredZone } from './store.js';
 import { SUPPORTED_RECORD_TYPES, type SupportedRecordType } from './types.js';
 
 /** Fields of a record that a write request decides; ids and timestamps are added by the caller. */
@@ -19,7 +19,7 @@ export interface RecordFields {
   comment: string | null;
   tags: string[];
   priority?: number;
-  data?: CaaData;
+  data?: CaaData | SrvData;
 }
 
 export type WriteMode = 'create' | 'overwrite' | 'edit';
@@ -67,6 +67,7 @@ export function readRecordFields(
 
   const type = readType(body, base, existing);
   const name = readName(zone, body, base);
+  if (type === 'SRV') checkSrvName(name);
   const { content, data, priority } = readContent(type, body, base);
   const proxied = readProxied(type, body, base);
   const ttl = readTtl(body, base, proxied);
@@ -117,13 +118,14 @@ function readName(zone: StoredZone, body: Body, base: StoredRecord | undefined):
 
 interface ContentFields {
   content: string;
-  data?: CaaData;
+  data?: CaaData | SrvData;
   priority?: number;
 }
 
 function readContent(type: SupportedRecordType, body: Body, base: StoredRecord | undefined): ContentFields {
   const priority = readPriority(type, body, base);
   if (type === 'CAA') return readCaa(body, base);
+  if (type === 'SRV') return readSrv(body, base);
 
   const sent = readString(body, 'content');
   if (sent === undefined) {
@@ -133,7 +135,7 @@ function readContent(type: SupportedRecordType, body: Body, base: StoredRecord |
   return { content: checkContent(type, sent), ...(priority !== undefined ? { priority } : {}) };
 }
 
-function checkContent(type: Exclude<SupportedRecordType, 'CAA'>, content: string): string {
+function checkContent(type: Exclude<SupportedRecordType, 'CAA' | 'SRV'>, content: string): string {
   switch (type) {
     case 'A': {
       const address = parseIPv4(content);
@@ -195,6 +197,83 @@ function readCaa(body: Body, base: StoredRecord | undefined): ContentFields {
     throw validationFailed(`CAA tag ${JSON.stringify(data.tag)} is invalid; use issue, issuewild or iodef.`);
   }
   return { content: `${data.flags} ${data.tag} "${data.value}"`, data };
+}
+
+// SRV names are `_service._proto.name` (RFC 2782). Cloudflare's dashboard offers the protocols
+// _tcp, _udp and _tls. NOTE: Cloudflare documents neither the codes nor today's wording of SRV
+// validation errors. A 2016 user report quotes "Invalid service value.", so the simulator sends
+// code 1004 with messages in that style.
+const SRV_SERVICE_LABEL = /^_[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const SRV_PROTOCOLS: ReadonlySet<string> = new Set(['_tcp', '_udp', '_tls']);
+// Cloudflare removed these `data` fields of SRV records in 2024 in favour of the record name.
+const DEPRECATED_SRV_FIELDS = ['service', 'proto', 'name'] as const;
+
+function checkSrvName(name: string): void {
+  const [service = '', protocol = '', ...rest] = name.split('.');
+  if (!SRV_SERVICE_LABEL.test(service)) {
+    throw validationFailed(`Invalid service value. The name of an SRV record starts with _service._proto, for example _sip._tcp.example.com; ${JSON.stringify(name)} does not.`);
+  }
+  if (!SRV_PROTOCOLS.has(protocol) || rest.length === 0) {
+    throw validationFailed(`Invalid protocol value. The second label of SRV record ${JSON.stringify(name)} must be _tcp, _udp or _tls.`);
+  }
+}
+
+function readSrv(body: Body, base: StoredRecord | undefined): ContentFields {
+  const sentData = body.data;
+  let data: SrvData | undefined;
+  if (isBody(sentData)) {
+    const deprecated = DEPRECATED_SRV_FIELDS.filter((field) => field in sentData);
+    if (deprecated.length > 0) {
+      throw validationFailed(`SRV data fields ${deprecated.join(', ')} are no longer supported; put them into the record name (_service._proto.name).`);
+    }
+    data = {
+      priority: readSrvNumber(sentData, 'priority'),
+      weight: readSrvNumber(sentData, 'weight'),
+      port: readSrvNumber(sentData, 'port'),
+      target: readSrvTarget(sentData.target),
+    };
+  } else {
+    const content = readString(body, 'content');
+    if (content !== undefined) data = parseSrvContent(content);
+  }
+  if (data === undefined) {
+    if (isSrvData(base?.data)) return { content: base.content, data: base.data };
+    throw validationFailed('data with priority, weight, port and target is required for an SRV record.');
+  }
+  // NOTE: the SDK documents SRV content as priority, weight, port and target. A response quoted in a
+  // 2019 user report had weight, port and target with a separate priority, so clients read `data`.
+  return { content: `${data.priority} ${data.weight} ${data.port} ${data.target}`, data };
+}
+
+function readSrvNumber(data: Body, field: 'priority' | 'weight' | 'port'): number {
+  const value = data[field];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw validationFailed(`SRV ${field} ${JSON.stringify(value)} is invalid; use an integer from 0 to 65535.`);
+  }
+  return value;
+}
+
+function readSrvTarget(value: unknown): string {
+  if (value === '.') return '.';
+  const target = typeof value === 'string' ? normalizeHostName(value) : undefined;
+  if (target === undefined) throw validationFailed(`SRV target ${JSON.stringify(value)} is not a valid host name.`);
+  return target;
+}
+
+/** Parses the content form `priority weight port target`, which the SDK documents for SRV. */
+function parseSrvContent(content: string): SrvData {
+  const parts = content.trim().split(/\s+/);
+  if (parts.length !== 4) {
+    throw validationFailed(`SRV content ${JSON.stringify(content)} is invalid; use the form: 10 5 5060 sip.example.com.`);
+  }
+  const [priority, weight, port, target] = parts as [string, string, string, string];
+  const numbers = { priority: Number(priority), weight: Number(weight), port: Number(port) };
+  return {
+    priority: readSrvNumber(numbers, 'priority'),
+    weight: readSrvNumber(numbers, 'weight'),
+    port: readSrvNumber(numbers, 'port'),
+    target: readSrvTarget(target),
+  };
 }
 
 function parseCaaContent(content: string): CaaData {

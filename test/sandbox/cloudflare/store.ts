@@ -8,6 +8,23 @@ export interface CaaData {
   value: string;
 }
 
+/** SRV record data as the API's `data` field carries it (RFC 2782 fields). */
+export interface SrvData {
+  priority: number;
+  weight: number;
+  port: number;
+  /** Lower-case host name, or `.` for "no service at this name". */
+  target: string;
+}
+
+export function isSrvData(data: CaaData | SrvData | undefined): data is SrvData {
+  return data !== undefined && 'target' in data;
+}
+
+export function isCaaData(data: CaaData | SrvData | undefined): data is CaaData {
+  return data !== undefined && 'tag' in data;
+}
+
 /** A record as stored; objects are never mutated, so a zone version can share them. */
 export interface StoredRecord {
   readonly id: string;
@@ -20,7 +37,7 @@ export interface StoredRecord {
   readonly comment: string | null;
   readonly tags: readonly string[];
   readonly priority?: number;
-  readonly data?: CaaData;
+  readonly data?: CaaData | SrvData;
   readonly createdOn: string;
   readonly modifiedOn: string;
   readonly commentModifiedOn?: string;

@@ -8,7 +8,7 @@ export type AuthScheme = 'bearer' | 'key' | 'none';
 export type DnsFault = 'refused' | 'servfail' | 'timeout';
 
 /** Record types the simulator stores and serves; the API rejects every other type. */
-export const SUPPORTED_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'CAA', 'MX'] as const;
+export const SUPPORTED_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'CAA', 'MX', 'SRV'] as const;
 export type SupportedRecordType = (typeof SUPPORTED_RECORD_TYPES)[number];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -62,6 +62,11 @@ export interface CloudflareSimulatorOptions {
   host?: string;
   /** Sliding window per credential; defaults to 1200 requests per 300 s with `Retry-After: 300`. */
   rateLimit?: RateLimitOptions;
+  /**
+   * Loopback address of a second authoritative DNS server on the same port. The second name
+   * server host resolves to it, so the zones have two servers that tests can distinguish.
+   */
+  secondaryDnsHost?: string;
 }
 
 export interface RequestLogEntry {
@@ -82,8 +87,17 @@ export interface RequestInfo {
   path: string;
 }
 
+/**
+ * What a faulty request gets: `reply` sends `status` with `body`; `hang` sends no response until
+ * `clearFaults()` closes the connection; `reset` closes the connection without a response;
+ * `malformed` sends `status` with a JSON body cut off in the middle.
+ */
+export type HttpFaultAction = 'reply' | 'hang' | 'reset' | 'malformed';
+
 export interface HttpFault {
   match: (request: RequestInfo) => boolean;
+  /** Defaults to `reply`. */
+  action?: HttpFaultAction;
   status: number;
   /** JSON body to send; defaults to a failure envelope with code 10001 "Injected fault". */
   body?: unknown;
@@ -103,6 +117,8 @@ export interface CloudflareSimulator {
   /** Id of the single account that owns every zone. */
   readonly accountId: string;
   readonly requestLog: ReadonlyArray<Readonly<RequestLogEntry>>;
+  /** Questions the authoritative DNS server received (name lower-case without the final dot). */
+  readonly dnsQueries: ReadonlyArray<Readonly<{ name: string; type: string; time: number }>>;
   addZone(name: string, options?: ZoneOptions): SimZone;
   setZoneStatus(name: string, status: ZoneStatus): void;
   addToken(token: string, grant: TokenGrant): void;
@@ -119,5 +135,12 @@ export interface CloudflareSimulator {
   setPropagationDelay(zoneName: string, ms: number): void;
   /** Makes DNS queries for exactly `name` fail as given; `null` removes the fault. */
   setDnsFault(name: string, fault: DnsFault | null): void;
+  /** Address of the second DNS server, or null when the simulator runs one server. */
+  readonly secondaryDnsAddress: string | null;
+  /**
+   * Freezes the DNS server at `address`: it keeps answering with the zones as they are now, as a
+   * secondary server that no longer receives zone transfers does. `false` makes it current again.
+   */
+  setDnsServerFrozen(address: string, frozen: boolean): void;
   stop(): Promise<void>;
 }

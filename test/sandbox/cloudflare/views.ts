@@ -1,6 +1,6 @@
 import type { Zone } from 'cloudflare/resources/zones/zones';
 import { zonePermissionTags, type Principal } from './auth.js';
-import type { StoredRecord, StoredZone } from './store.js';
+import { isCaaData, isSrvData, type StoredRecord, type StoredZone } from './store.js';
 import type { DnsRecordView } from './types.js';
 
 /** Account and user that own every zone of one simulator instance. */
@@ -100,7 +100,9 @@ export function toRecordView(record: StoredRecord): DnsRecordView {
     case 'MX':
       return { ...common, type: 'MX', priority: record.priority ?? 0 };
     case 'CAA':
-      return { ...common, type: 'CAA', data: { ...(record.data ?? { flags: 0, tag: 'issue', value: '' }) } };
+      return { ...common, type: 'CAA', data: { ...(isCaaData(record.data) ? record.data : { flags: 0, tag: 'issue', value: '' }) } };
+    case 'SRV':
+      return { ...common, type: 'SRV', data: { ...(isSrvData(record.data) ? record.data : { priority: 0, weight: 0, port: 0, target: '.' }) } };
     default:
       throw new Error(`record ${record.id} has type ${record.type}, which the simulator cannot render`);
   }

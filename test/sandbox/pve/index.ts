@@ -13,6 +13,7 @@ export type {
   AuthKind,
   PrivilegeMap,
   PveSimulator,
+  PveFault,
   PveSimulatorOptions,
   RequestLogEntry,
   SimContainer,

@@ -12,7 +12,7 @@ import { validateParameters, type RawParameter } from './parameters.js';
 import { decodeJsonBody, decodeUrlEncoded, readBody } from './request.js';
 import { createRoutes, matchRoute, type HttpMethod, type PermissionSpec, type Route, type SimulatorState } from './routes/index.js';
 import { TicketAuthority } from './tickets.js';
-import type { PveSimulator, PveSimulatorOptions, RequestLogEntry, SimContainer, SimVm } from './types.js';
+import type { PveFault, PveSimulator, PveSimulatorOptions, RequestLogEntry, SimContainer, SimVm } from './types.js';
 import { createVmState, type VmState } from './vms.js';
 
 const API_BASE = '/api2';
@@ -59,7 +59,18 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
   };
   for (const vm of options.vms ?? []) addVm(vm);
 
+  const faults: Array<PveFault & { remaining: number }> = [];
+  const held = new Set<ServerResponse>();
   const server = createServer((request, response) => {
+    const time = Date.now();
+    const path = new URL(request.url ?? '/', 'http://simulator.invalid').pathname;
+    const fault = faults.find((candidate) => candidate.remaining > 0 && candidate.match({ method: request.method ?? 'GET', path }));
+    if (fault !== undefined) {
+      fault.remaining -= 1;
+      requestLog.push({ method: request.method ?? 'GET', path, status: fault.action === 'reply' ? (fault.status ?? 500) : 0, auth: presentedCredential(request.headers), time, faulted: true });
+      applyFault(fault, response, held);
+      return;
+    }
     void serveRequest(state, routes, request, response, delayMs).then((entry) => requestLog.push(entry));
   });
   const port = await listen(server, host);
@@ -120,8 +131,37 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
       requireVm(state, vmid, 'destroy');
       state.vms.delete(vmid);
     },
+    injectFault(fault) {
+      faults.push({ ...fault, remaining: fault.times });
+    },
+    clearFaults() {
+      faults.length = 0;
+      for (const response of held) response.socket?.destroy();
+      held.clear();
+    },
     stop: () => closeServer(server),
   };
+}
+
+function applyFault(fault: PveFault, response: ServerResponse, held: Set<ServerResponse>): void {
+  if (fault.action === 'hang') {
+    held.add(response);
+    response.once('close', () => held.delete(response));
+    return;
+  }
+  if (fault.action === 'reset') {
+    response.socket?.resetAndDestroy();
+    return;
+  }
+  if (fault.action === 'malformed') {
+    const text = JSON.stringify({ data: [{ vmid: 101, status: 'running' }] });
+    response.writeHead(200, { 'Content-Type': JSON_CONTENT_TYPE, ...(fault.headers ?? {}) });
+    response.end(text.slice(0, Math.floor(text.length / 2)));
+    return;
+  }
+  const status = fault.status ?? 500;
+  const message = fault.message ?? 'injected fault';
+  sendJson(response, status, { data: null, message: `${message}\n` }, message, fault.headers);
 }
 
 /**
@@ -189,20 +229,37 @@ async function serveRequest(
     if (hasBody && method !== 'PUT' && method !== 'POST') {
       throw new BareHttpError(501, `Unexpected content for method '${method}'`, true);
     }
-    if (format !== 'json') {
-      // NOTE: pveproxy also serves the extjs, html and spiceconfig formats; the simulator serves json only.
+    if (format !== 'json' && format !== 'extjs') {
+      // NOTE: pveproxy also serves the html, htmljs and spiceconfig formats; the simulator serves json and extjs.
       throw new BareHttpError(501, `no formatter for uri ${relativePath}, ${format}`, true);
     }
 
     const body = await readBody(request);
     const params = extractParameters(method, request.headers['content-type'], body, url.searchParams.toString());
-    const data = handleApiCall(state, routes, method as HttpMethod, relativePath, auth, params);
-    sendJson(response, 200, { data });
+    try {
+      const data = handleApiCall(state, routes, method as HttpMethod, relativePath, auth, params);
+      sendJson(response, 200, format === 'extjs' ? { data, success: 1 } : { data });
+    } catch (err) {
+      if (format !== 'extjs' || !(err instanceof ApiError) || err.status === 401) throw err;
+      sendExtjsError(response, err);
+    }
     entry.status = 200;
   } catch (err) {
     entry.status = await sendError(response, err, unauthorizedDelayMs);
   }
   return entry;
+}
+
+/**
+ * The extjs format of pve-http-server (`prepare_response_data` in PVE::APIServer::Formatter::Standard)
+ * turns an API error into HTTP 200 with `success: 0` and the real status in the body, because
+ * ExtJS forms read `success` instead of the status code. Authentication failures are answered
+ * before any formatter runs and keep their 401.
+ */
+function sendExtjsError(response: ServerResponse, err: ApiError): void {
+  const body: Record<string, unknown> = { data: null, success: 0, message: err.message, status: err.status };
+  if (err.errors !== undefined) body.errors = err.errors;
+  sendJson(response, 200, body);
 }
 
 /** pveproxy percent-decodes the whole path before routing, so '%2F' in a segment becomes '/'. */
@@ -287,9 +344,10 @@ function checkPermissions(state: SimulatorState, spec: PermissionSpec, authid: s
   if (missing !== undefined) throw permissionError(`${path}, ${missing}`);
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, reason?: string): void {
+function sendJson(response: ServerResponse, status: number, body: unknown, reason?: string, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);
   response.writeHead(status, reason ?? STATUS_CODES[status] ?? '', {
+    ...headers,
     'Content-Type': JSON_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(payload),
   });

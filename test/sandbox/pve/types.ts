@@ -66,6 +66,22 @@ export interface ApiTokenOptions {
 
 export type AuthKind = 'ticket' | 'token' | 'none';
 
+/**
+ * A scripted failure of matching requests. `reply` sends `status` with PVE's error envelope and
+ * `message`; `hang` sends no response until `clearFaults()`; `reset` closes the connection without a
+ * response; `malformed` sends 200 with a JSON body cut off in the middle.
+ */
+export interface PveFault {
+  match: (request: { method: string; path: string }) => boolean;
+  action: 'reply' | 'hang' | 'reset' | 'malformed';
+  /** Status of `reply`; 500 when absent. */
+  status?: number;
+  message?: string;
+  headers?: Record<string, string>;
+  /** How many matching requests fail; `Infinity` keeps the fault until `clearFaults()`. */
+  times: number;
+}
+
 export interface RequestLogEntry {
   method: string;
   /** Request path without the query string, such as '/api2/json/nodes'. */
@@ -73,6 +89,10 @@ export interface RequestLogEntry {
   status: number;
   /** The credential the request carried, whether or not it was valid. */
   auth: AuthKind;
+  /** Epoch milliseconds when a faulted request arrived; absent on other entries. */
+  time?: number;
+  /** True when an injected fault handled the request. */
+  faulted?: boolean;
 }
 
 export interface PveSimulator {
@@ -118,5 +138,9 @@ export interface PveSimulator {
   /** Removes a VM and its config, as `qm destroy` does. */
   destroyVm(vmid: number): void;
   readonly requestLog: ReadonlyArray<RequestLogEntry>;
+  /** Makes matching requests fail as `fault` describes, before authentication, as a broken proxy or network would. */
+  injectFault(fault: PveFault): void;
+  /** Removes every fault and closes the connections that `hang` faults hold. */
+  clearFaults(): void;
   stop(): Promise<void>;
 }
