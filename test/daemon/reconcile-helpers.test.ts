@@ -51,6 +51,12 @@ describe('summariseStatus', () => {
   it('is deleting when marked', () => {
     assert.equal(summariseStatus([ok('guest')], true), 'deleting');
   });
+  it('is active without certificate for forwards', () => {
+    assert.equal(summariseStatus([ok('guest'), ok('dns'), ok('route')], false, false), 'active');
+  });
+  it('waits for the certificate by default', () => {
+    assert.equal(summariseStatus([ok('guest'), ok('dns'), ok('route')], false), 'pending');
+  });
 });
 
 describe('renewalDue', () => {

@@ -95,6 +95,12 @@ describe('service protocol fields', () => {
     assert.match(failed.errors['external-port'] ?? '', /applies to tcp and udp services only/);
   });
 
+  it('rejects tls on http', async () => {
+    const failed = await create({ subdomain: 'httptls', tls: true });
+    assert.equal(failed.status, 400);
+    assert.match(failed.errors['tls'] ?? '', /applies to tcp services only; set protocol to tcp/);
+  });
+
   it('rejects tls on udp', async () => {
     const failed = await create({ subdomain: 'dtls', protocol: 'udp', 'external-port': 9001, tls: true });
     assert.equal(failed.status, 400);

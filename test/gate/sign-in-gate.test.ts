@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { RouteOptions } from '../../daemon/src/proxy/route-options.js';
+import { RuntimeApiClient } from '../../daemon/src/proxy/runtime-api.js';
 import { startEchoTarget, type EchoAnswer, type EchoTarget } from '../ingress/echo-target.js';
 import { createIngressFixture, type IngressFixture } from '../proxy/fixtures.js';
 import { SESSION_COOKIE, startAuthServer, type StandInAuthServer } from '../sandbox/auth-server.js';
@@ -223,6 +224,28 @@ describe('sign-in gate', () => {
     const response = await get('down-gate.test', '/', signedIn());
     assert.equal(response.status, 503);
     assert.match(response.body, /Sign-in is unavailable/);
+  });
+
+  it('never sends oauth2 paths to the guest', async () => {
+    // A sign-in server whose name did not resolve is disabled (maintenance); the runtime API puts
+    // every gate server into that state without a DNS lookup.
+    const runtime = new RuntimeApiClient(join(fixture.runDir, 'admin.sock'));
+    const servers = (await runtime.execute({ command: 'show servers state' }))
+      .split('\n')
+      .map((line) => line.split(' '))
+      .filter((fields) => fields[3] === 'pve_auth')
+      .map((fields) => `${fields[1] ?? ''}/pve_auth`);
+    assert.ok(servers.length > 0, 'no sign-in server found in the running configuration');
+    const before = target.requests;
+    try {
+      for (const server of servers) await runtime.execute({ command: `set server ${server} state maint` });
+      const response = await get('gate.test', '/oauth2/start?rd=x');
+      assert.equal(response.status, 503);
+      assert.match(response.body, /Sign-in is unavailable/);
+      assert.equal(target.requests, before);
+    } finally {
+      for (const server of servers) await runtime.execute({ command: `set server ${server} state ready` });
+    }
   });
 
   it('keeps the gate after a reload', async () => {

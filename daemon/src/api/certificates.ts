@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { limitsFor, usageFor, type LimitUsage } from '../acme/rate-limits.js';
 import { AppError } from '../errors.js';
+import { lifetimeRenewal } from '../reconcile/renewal.js';
 import type { CertificateLifecycle, StoredCertificate } from '../store/model.js';
 import type { ApiContext } from './context.js';
 import { parseDomainName } from './validation.js';
@@ -27,8 +28,14 @@ export interface CertificateView {
   'pending-order': string | null;
 }
 
+/**
+ * Builds the API view of a certificate. Until the next renewal pass plans a new certificate, its
+ * next renewal is the one the lifetime rule gives, as the pass would plan it without ARI.
+ */
 export function certificateView(certificate: StoredCertificate, lifecycle: CertificateLifecycle | undefined): CertificateView {
   const ari = lifecycle?.ari ?? null;
+  const planned = lifecycle?.renewAt ?? null;
+  const byLifetime = planned === null ? lifetimeRenewal(certificate) : null;
   return {
     id: certificate.id,
     domain: certificate.domain,
@@ -40,8 +47,8 @@ export function certificateView(certificate: StoredCertificate, lifecycle: Certi
     'key-type': certificate.keyType ?? 'ecdsa-p256',
     mode: certificate.mode ?? 'per-service',
     'ari-window': ari === null ? null : { start: ari.start, end: ari.end, selected: ari.selected, 'check-after': ari.checkAfter },
-    'next-renewal': lifecycle?.renewAt ?? null,
-    'renewal-rule': lifecycle?.renewRule ?? null,
+    'next-renewal': byLifetime === null ? planned : byLifetime.at.toISOString(),
+    'renewal-rule': byLifetime === null ? (lifecycle?.renewRule ?? null) : byLifetime.rule,
     'last-error': lifecycle?.lastError ?? null,
     failures: lifecycle?.failures ?? 0,
     'next-attempt': lifecycle?.nextAttemptAt ?? null,

@@ -53,7 +53,8 @@ export function applyServiceProtocol(service: StoredService, body: ServiceProtoc
   if (protocol === 'http') {
     for (const field of ['external-port', 'tls', 'srv'] as const) {
       if (body[field] !== undefined && body[field] !== null) {
-        throw invalidParameter(field, `${field} applies to tcp and udp services only; set protocol to tcp or udp, or leave ${field} out`);
+        const kinds = field === 'tls' ? 'tcp services' : 'tcp and udp services';
+        throw invalidParameter(field, `${field} applies to ${kinds} only; set protocol to ${field === 'tls' ? 'tcp' : 'tcp or udp'}, or leave ${field} out`);
       }
     }
     return;

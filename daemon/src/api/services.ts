@@ -7,7 +7,7 @@ import type { ApiContext } from './context.js';
 import { applyServiceOptions, serviceOptionProperties, type ServiceOptionsBody } from './service-options.js';
 import { applyServiceProtocol, checkExternalPort, reservedPorts, serviceProtocolProperties, type ReservedPort, type ServiceProtocolBody } from './service-protocol.js';
 import { parseDomainName, parseSubdomain } from './validation.js';
-import { serviceView } from './views.js';
+import { certificatesById, routesByHostname, serviceView } from './views.js';
 
 interface CreateServiceBody extends ServiceOptionsBody, ServiceProtocolBody {
   subdomain: string;
@@ -121,8 +121,9 @@ function parseFqdn(input: string): string {
 export function registerServiceRoutes(app: FastifyInstance, context: ApiContext): void {
   app.get('/services', async () => {
     const state = context.state.snapshot();
-    const live = await liveStatus(context);
-    return { data: state.services.map((service) => serviceView(service, state.certificates, live)) };
+    const certificates = certificatesById(state.certificates);
+    const live = routesByHostname(await liveStatus(context));
+    return { data: state.services.map((service) => serviceView(service, certificates, live)) };
   });
 
   app.get<{ Params: { fqdn: string } }>('/services/:fqdn', { schema: fqdnParamsSchema }, async (request) => {
@@ -130,7 +131,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
     const state = context.state.snapshot();
     const service = state.services.find((item) => item.fqdn === fqdn);
     if (service === undefined) throw new AppError('SERVICE_NOT_FOUND', `Service ${fqdn} does not exist; list the services with GET /services`);
-    return { data: serviceView(service, state.certificates, await liveStatus(context)) };
+    return { data: serviceView(service, certificatesById(state.certificates), routesByHostname(await liveStatus(context))) };
   });
 
   app.put<{ Params: { fqdn: string }; Body: UpdateServiceBody }>('/services/:fqdn', { schema: updateServiceSchema }, async (request) => {
@@ -162,7 +163,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
     });
     context.logger.info({ service: fqdn, fields: Object.keys(request.body) }, 'service updated');
     context.enqueue(fqdn);
-    return { data: serviceView(updated, context.state.snapshot().certificates) };
+    return { data: serviceView(updated, certificatesById(context.state.snapshot().certificates)) };
   });
 
   app.post<{ Body: CreateServiceBody }>('/services', { schema: createServiceSchema }, async (request) => {
@@ -203,7 +204,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
     });
     context.logger.info({ service: fqdn, vmid: created.vmid, port: created.port }, 'service created');
     context.enqueue(fqdn);
-    return { data: serviceView(created, []) };
+    return { data: serviceView(created, new Map()) };
   });
 
   app.delete<{ Params: { fqdn: string }; Querystring: { force?: boolean } }>('/services/:fqdn', { schema: deleteServiceSchema }, async (request) => {
@@ -219,6 +220,6 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
     });
     context.logger.info({ service: fqdn, force }, 'service deletion requested');
     context.enqueue(fqdn);
-    return { data: serviceView(marked, context.state.snapshot().certificates) };
+    return { data: serviceView(marked, certificatesById(context.state.snapshot().certificates)) };
   });
 }

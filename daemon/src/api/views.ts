@@ -2,6 +2,7 @@ import type { RouteStatus, TargetState } from '../proxy/ingress.js';
 import { normaliseRouteOptions } from '../proxy/route-options.js';
 import type { ObservedTarget, StoredCertificate, StoredDomain, StoredService } from '../store/model.js';
 import { summariseStatus } from '../reconcile/conditions.js';
+import { needsCertificate } from '../reconcile/stream-route.js';
 
 /** A domain as the API returns it. Credentials are never part of it. */
 export interface DomainView {
@@ -85,6 +86,16 @@ function optionsView(service: StoredService): ServiceOptionsView {
   };
 }
 
+/** Indexes certificates by id for serviceView. */
+export function certificatesById(certificates: readonly StoredCertificate[]): Map<string, StoredCertificate> {
+  return new Map(certificates.map((item) => [item.id, item]));
+}
+
+/** Indexes live route states by host name for serviceView. */
+export function routesByHostname(live: readonly RouteStatus[]): Map<string, RouteStatus> {
+  return new Map(live.map((item) => [item.hostname, item]));
+}
+
 export function domainView(domain: StoredDomain, services: StoredService[]): DomainView {
   return {
     domain: domain.name,
@@ -96,9 +107,13 @@ export function domainView(domain: StoredDomain, services: StoredService[]): Dom
   };
 }
 
-export function serviceView(service: StoredService, certificates: StoredCertificate[], live: readonly RouteStatus[] = []): ServiceView {
-  const certificate = certificates.find((item) => item.id === service.fqdn);
-  const route = live.find((item) => item.hostname === service.fqdn);
+/**
+ * Builds the API view of a service. `certificates` and `live` are indexed by the caller, so that a
+ * list of many services costs one lookup per service rather than a scan of every list.
+ */
+export function serviceView(service: StoredService, certificates: ReadonlyMap<string, StoredCertificate>, live: ReadonlyMap<string, RouteStatus> = new Map()): ServiceView {
+  const certificate = certificates.get(service.fqdn);
+  const route = live.get(service.fqdn);
   const configured = [{ vmid: service.vmid, port: service.port }, ...(service.extraTargets ?? []).map((item) => ({ vmid: item.vmid, port: item.port }))];
   return {
     fqdn: service.fqdn,
@@ -110,7 +125,7 @@ export function serviceView(service: StoredService, certificates: StoredCertific
     'external-port': service.externalPort ?? null,
     tls: service.tls === true,
     srv: service.srv === undefined ? null : { ...service.srv },
-    status: summariseStatus(service.conditions, service.deleting),
+    status: summariseStatus(service.conditions, service.deleting, needsCertificate(service)),
     target: service.observed.target,
     targets: service.observed.targets ?? configured,
     interface: service.pin?.interface ?? null,

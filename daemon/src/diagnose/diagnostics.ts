@@ -8,6 +8,7 @@ import { AppError, errorMessage, invalidParameter } from '../errors.js';
 import { normaliseHostname, ownershipComment } from '../names.js';
 import { certificateSlot } from '../reconcile/certificate-manager.js';
 import { warningThresholdMs } from '../reconcile/renewal.js';
+import { needsCertificate } from '../reconcile/stream-route.js';
 import type { StateDocument, StoredDomain, StoredService } from '../store/model.js';
 import type { SecretStore } from '../store/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -268,6 +269,10 @@ export class Diagnostics {
       const ids = (state.certificateLifecycles ?? []).filter((item) => item.domain === domain.name).map((item) => item.id);
       const issued = state.certificates.filter((item) => item.domain === domain.name).map((item) => item.id);
       return { 'rate-limits': checkRateLimits(state, domain, null), renewal: checkRenewal(state, [...new Set([...ids, ...issued])].sort()) };
+    }
+    if (!needsCertificate(subject.service)) {
+      const reason = `Skipped: ${subject.name} forwards ${subject.service.protocol ?? 'tcp'} without TLS and uses no certificate`;
+      return { 'rate-limits': skipped(reason), renewal: skipped(reason), 'served-certificate': skipped(reason), 'certificate-expiry': skipped(reason) };
     }
     const slot = certificateSlot(domain, subject.name);
     const ingress = await this.ingressChecks(subject.name, slot.id, state);

@@ -48,6 +48,10 @@ export function renderAuthGate(options: RouteOptions, paths: ProxyPaths): AuthGa
 
   const prefix = `{ path_beg ${AUTH_PATH_PREFIX} }`;
   requestRules.push(
+    // The server's own paths skip the gate. While its server is not up (for example disabled
+    // because its name did not resolve), use-server would fall back to the guest's servers, so
+    // those paths would reach the guest without a sign-in; they get the 503 page instead.
+    `    http-request return status 503 errorfile ${errorPageFile(paths.errorPagesDir, 'sign-in-unavailable')} if ${prefix} !{ srv_is_up(${AUTH_SERVER_NAME}) }`,
     `    http-request ${AUTH_GATE_ACTION} ${quoteConfigWord(options.authServer)} unless ${prefix}`,
     `    http-request return status 503 errorfile ${errorPageFile(paths.errorPagesDir, 'sign-in-unavailable')} if { var(txn.pve_auth) -m str unavailable }`,
     '    http-request deny deny_status 403 if { var(txn.pve_auth) -m str forbidden }',

@@ -13,11 +13,14 @@ export function setCondition(conditions: Condition[], next: Omit<Condition, 'tim
   else conditions[index] = condition;
 }
 
-/** A service's summary status, derived from its conditions. */
-export function summariseStatus(conditions: Condition[], deleting: boolean): 'active' | 'pending' | 'error' | 'deleting' {
+/**
+ * Derives a service's summary status from its conditions. Services that use no certificate (plain
+ * TCP and UDP forwards) are active without the certificate condition, which they never get.
+ */
+export function summariseStatus(conditions: Condition[], deleting: boolean, needsCertificate = true): 'active' | 'pending' | 'error' | 'deleting' {
   if (deleting) return 'deleting';
   if (conditions.some((item) => item.status === 'false')) return 'error';
-  const types: Condition['type'][] = ['guest', 'dns', 'certificate', 'route'];
+  const types: Condition['type'][] = needsCertificate ? ['guest', 'dns', 'certificate', 'route'] : ['guest', 'dns', 'route'];
   if (types.every((type) => conditions.some((item) => item.type === type && item.status === 'true'))) return 'active';
   return 'pending';
 }
