@@ -8,6 +8,7 @@ import { callDaemon } from './daemon-client.js';
 import { protocolText } from './render.js';
 import type { DaemonEditWindow } from './daemon-edit.js';
 import { child, isGone, textValue } from './ext-util.js';
+import { advancedListErrorField, advancedListFormValues, accessAndHeaderItems, advancedListRequest, enableAdvancedListFields, targetItems, type AdvancedServiceData } from './service-advanced-fields.js';
 import { forwardingItems, forwardingRequest, protocolField, protocolFormValues, showProtocolFields } from './service-protocol-fields.js';
 
 interface ServiceEditWindow extends DaemonEditWindow {
@@ -81,8 +82,6 @@ function lines(input: unknown): string[] {
     .filter((item) => item !== '');
 }
 
-// TODO: basic-auth users, request/response headers, additional targets and the interface or
-// address pin are API options without fields here yet; set them with `pve-domains set`.
 function advancedItems(): object[] {
   return [
     { xtype: 'checkbox', name: 'https-redirect', itemId: 'field-https-redirect', fieldLabel: gettext('HTTPS Redirect'), boxLabel: gettext('Redirect http:// to https://'), checked: true, uncheckedValue: false, inputValue: true },
@@ -105,6 +104,7 @@ function advancedItems(): object[] {
     { xtype: 'textfield', name: 'health-check-path', itemId: 'field-health-check', fieldLabel: gettext('Health Check Path'), emptyText: gettext('off'), regex: /^\//, regexText: gettext('Start the path with /') },
     { xtype: 'numberfield', name: 'health-check-interval', itemId: 'field-health-check-interval', fieldLabel: gettext('Check Interval (s)'), minValue: 1, maxValue: 3600, allowDecimals: false, emptyText: '5' },
     { xtype: 'textarea', name: 'allowed-networks', itemId: 'field-allowed-networks', fieldLabel: gettext('Allowed Networks'), emptyText: gettext('Everyone (one CIDR per line)'), height: 60 },
+    ...targetItems(),
     {
       xtype: 'combobox',
       name: 'balance',
@@ -118,6 +118,7 @@ function advancedItems(): object[] {
         ['source', gettext('Source address')],
       ],
     },
+    ...accessAndHeaderItems(),
     { xtype: 'checkbox', name: 'cloudflare-proxied', itemId: 'field-cloudflare-proxied', fieldLabel: gettext('Cloudflare Proxy'), boxLabel: gettext('Proxy the record through Cloudflare') },
     { xtype: 'checkbox', name: 'auth', itemId: 'field-auth', fieldLabel: gettext('Sign-in Required'), boxLabel: gettext("Sign in through the domain's sign-in server"), uncheckedValue: false, inputValue: true },
     // 1 KiB to 1 TiB, the limits of the daemon's max-body-size option.
@@ -146,6 +147,7 @@ Ext.define('PVEDomains.window.ServiceEdit', {
     };
     const onProtocolChange = (): void => {
       showProtocolFields(this, currentProtocol(this));
+      enableAdvancedListFields(this, currentProtocol(this) === 'http');
       updatePreview(this);
     };
 
@@ -200,9 +202,11 @@ Ext.define('PVEDomains.window.ServiceEdit', {
     const options = service.options;
     this.storedProtocol = service.protocol ?? 'http';
     showProtocolFields(this, this.storedProtocol);
+    enableAdvancedListFields(this, this.storedProtocol === 'http');
     child<Required<Ext.form.field.IDisplay>>(this, 'protocol-display').setValue(Ext.String.htmlEncode(protocolText(service)));
     return {
       ...protocolFormValues(service),
+      ...advancedListFormValues(data as AdvancedServiceData),
       fqdn: service.fqdn,
       port: service.port,
       'https-redirect': options['https-redirect'],
@@ -248,10 +252,12 @@ Ext.define('PVEDomains.window.ServiceEdit', {
     body['auth'] = values['auth'] === true;
     body['max-body-size'] = numberOrNull(values['max-body-size']);
     body['buffering'] = values['buffering'] === true;
-    return body;
+    return { ...body, ...advancedListRequest(this, values) };
   },
 
-  errorField: (key: string) => {
+  errorField: (key: string, message: string) => {
+    const listField = advancedListErrorField(key, message);
+    if (listField !== undefined) return listField;
     if (key === 'health-check' || key.startsWith('health-check.')) return 'health-check-path';
     if (key === 'fqdn') return 'subdomain';
     if (key === 'srv') return 'srv-service';

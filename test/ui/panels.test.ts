@@ -231,6 +231,84 @@ describe('pve web ui plugin', () => {
     await closeChecked(shellPage);
   });
 
+  it('stores response headers and users', async () => {
+    const container = sandbox.containers[0];
+    assert.ok(container !== undefined);
+    const secureFqdn = 'secure.example.com';
+    const shellPage = await open('admin', `lxc/${container.vmid}`);
+    const { page } = shellPage;
+    await selectTab(page, 'Expose Service');
+    await button(page, 'Add').click();
+    await page.locator('input[name="domain"]').waitFor();
+    await page.waitForFunction(() => {
+      const query = (globalThis as unknown as { Ext: { ComponentQuery: { query(selector: string): Array<{ getValue(): unknown }> } } }).Ext.ComponentQuery.query('#field-domain');
+      return query[0]?.getValue() === 'example.com';
+    });
+    await page.locator('input[name="subdomain"]').fill('secure');
+    await page.locator('input[name="port"]').fill(String(container.port));
+    await dialog(page).locator('.x-fieldset-header', { hasText: 'Advanced' }).locator('.x-tool').click();
+    await page.locator('textarea[name="response-headers"]').fill('Bad Header: x');
+    // The field checks a change after a short buffer, so the mark is awaited.
+    await page.waitForFunction(() => {
+      const query = (globalThis as unknown as { Ext: { ComponentQuery: { query(selector: string): Array<{ getActiveError(): string }> } } }).Ext.ComponentQuery.query('#field-response-headers');
+      return (query[0]?.getActiveError() ?? '') !== '';
+    });
+    assert.match((await fieldError(page, 'field-response-headers')) ?? '', /Line 1: Invalid header name/);
+    await page.locator('textarea[name="response-headers"]').fill('X-Frame-Options: DENY');
+    await page.waitForFunction(() => {
+      const query = (globalThis as unknown as { Ext: { ComponentQuery: { query(selector: string): Array<{ getActiveError(): string }> } } }).Ext.ComponentQuery.query('#field-response-headers');
+      return query[0]?.getActiveError() === '';
+    });
+    assert.equal(await fieldError(page, 'field-response-headers'), null);
+    await page.locator('textarea[name="basic-auth"]').fill('alice:correct-horse');
+    await screenshot(page, 'service-add-advanced-lists');
+    const sent = page.waitForRequest((request) => request.method() === 'POST' && new URL(request.url()).pathname === '/api2/json/services');
+    await dialogButton(page, 'Add').click();
+    const body = (await sent).postDataJSON() as Record<string, unknown>;
+    assert.equal(body['request-headers'], undefined);
+    assert.equal(body['interface'], undefined);
+
+    const progress = page.locator('.x-window:visible', { hasText: `Expose Service: ${secureFqdn}` });
+    await progress.waitFor();
+    await progress.locator('.x-btn', { hasText: 'Close' }).click();
+    const stored = await sandbox.api('GET', `/services/${secureFqdn}`);
+    assert.equal(stored.status, 200);
+    const options = (stored.body.data as { options: Record<string, unknown> }).options;
+    assert.deepEqual(options['response-headers'], [{ name: 'X-Frame-Options', value: 'DENY' }]);
+    assert.deepEqual(options['basic-auth'], [{ user: 'alice' }]);
+
+    // Editing shows the user without password, sends only the changed list, and marks the
+    // daemon's rejection of a header it sets itself on that list.
+    await page.locator('.x-grid-row', { hasText: secureFqdn }).locator('.x-grid-cell').nth(2).dblclick();
+    await page.waitForFunction(() => {
+      const query = (globalThis as unknown as { Ext: { ComponentQuery: { query(selector: string): Array<{ getValue(): unknown }> } } }).Ext.ComponentQuery.query('#field-basic-auth');
+      return query[0]?.getValue() === 'alice';
+    });
+    await dialog(page).locator('.x-fieldset-header', { hasText: 'Advanced' }).locator('.x-tool').click();
+    assert.equal(await page.locator('textarea[name="response-headers"]').inputValue(), 'X-Frame-Options: DENY');
+    await page.locator('textarea[name="request-headers"]').fill('Host: other.example');
+    const put = page.waitForRequest((request) => request.method() === 'PUT' && new URL(request.url()).pathname === `/api2/json/services/${secureFqdn}`);
+    expectedProblems.push(/status of 400/, /response: 400 PUT /);
+    await dialogButton(page, 'OK').click();
+    const edited = (await put).postDataJSON() as Record<string, unknown>;
+    assert.deepEqual(edited['request-headers'], [{ name: 'Host', value: 'other.example' }]);
+    assert.equal(edited['basic-auth'], undefined);
+    const alert = page.locator('.x-message-box:visible');
+    await alert.waitFor();
+    await alert.locator('.x-btn', { hasText: 'OK' }).click();
+    assert.match((await fieldError(page, 'field-request-headers')) ?? '', /header the ingress does not set itself/);
+    await screenshot(page, 'service-edit-header-rejected');
+    await closeChecked(shellPage);
+
+    // Later tests expect the first HTTP service alone.
+    assert.equal((await sandbox.api('DELETE', `/services/${secureFqdn}?force=1`)).status, 200);
+    const deadline = Date.now() + 30_000;
+    while ((await sandbox.api('GET', `/services/${secureFqdn}`)).status !== 404) {
+      assert.ok(Date.now() < deadline, `${secureFqdn} was not removed within 30 s`);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+    }
+  });
+
   it('adds a TCP service on an external port', async () => {
     const container = sandbox.containers[0];
     assert.ok(container !== undefined);
