@@ -82,7 +82,13 @@ export class NftRunner {
         const text = Buffer.concat(stderr).toString('utf8');
         resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: killSignal === 'SIGKILL' && code === null ? `${text}timed out after ${this.timeoutMs} ms` : text });
       });
-      child.stdin.end(input);
+      // A command that reads no input (nft delete, cat) may exit before the write ends; the
+      // resulting EPIPE says nothing that the exit code and stderr do not, so it is ignored.
+      child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') reject(new Error(`cannot write to ${binary}: ${err.message}`, { cause: err }));
+      });
+      if (input === '') child.stdin.end();
+      else child.stdin.end(input);
     });
   }
 }
