@@ -73,7 +73,9 @@ export async function startSecuredApi(options: SecuredApiOptions = {}): Promise<
     async stop() {
       await app.close();
       await pve.stop();
-      await rm(dir, { recursive: true, force: true });
+      // The audit log append of the last request may still create its file while the folder is
+      // removed (inject resolves first); rm retries on the resulting ENOTEMPTY.
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   };
 }
