@@ -36,10 +36,13 @@ const logSchema = {
   },
 } as const;
 
+/** Event level of each condition status. */
+const conditionLevels = { false: 'error', unknown: 'warning', true: 'info' } as const;
+
 /**
  * Registers `GET /services/{fqdn}/log`: the service's recent events, newest first. They are
  * built from the audit log (who changed the service), the time each step last changed, and the
- * pending retry; the daemon keeps no other history of a service.
+ * pending retry, because the daemon keeps no other history of a service.
  */
 export function registerServiceLogRoutes(app: FastifyInstance, context: ApiContext, audit: AuditLog | undefined): void {
   app.get<{ Params: { fqdn: string }; Querystring: { limit: number } }>('/services/:fqdn/log', { schema: logSchema }, async (request) => {
@@ -51,7 +54,7 @@ export function registerServiceLogRoutes(app: FastifyInstance, context: ApiConte
 
     const events: ServiceEvent[] = [];
     for (const condition of service.conditions) {
-      const level = condition.status === 'false' ? 'error' : condition.status === 'unknown' ? 'warning' : 'info';
+      const level = conditionLevels[condition.status];
       events.push({ time: condition.time, source: 'condition', level, subject: condition.type, message: `${condition.reason}: ${condition.message}` });
     }
     if (service.retry.lastError !== null && service.retry.nextAttemptAt !== null) {

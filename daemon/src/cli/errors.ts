@@ -7,7 +7,7 @@ export const exitCodes = {
   /** `diagnose` found a check that is not ok. */
   diagnosisNotOk: 1,
   usage: 2,
-  /** The API answered 4xx or 5xx. */
+  /** The API responded with 4xx or 5xx. */
   api: 3,
   connection: 4,
 } as const;
@@ -23,10 +23,10 @@ export class UsageError extends Error {
   }
 }
 
-/** The daemon could not be reached, or the answer was not the API's; exit status 4. */
+/** The daemon could not be reached, or the response was not the API's; exit status 4. */
 export class ConnectionError extends Error {}
 
-/** The API answered with an error status; exit status 3. */
+/** The API responded with an error status; exit status 3. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,

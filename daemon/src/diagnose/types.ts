@@ -1,10 +1,10 @@
-/** Types of a diagnosis: the answer of `GET /diagnose/{name}`. */
+/** Types of a diagnosis: the response of `GET /diagnose/{name}`. */
 
 export type CheckVerdict = 'ok' | 'warning' | 'failed' | 'skipped';
 export type OverallVerdict = 'ok' | 'warning' | 'failed';
 
 /**
- * Every check a diagnosis can contain, in the order of the answer, with its title. The ids and
+ * Every check a diagnosis can contain, in the order of the response, with its title. The ids and
  * titles are part of the API: the CLI prints them and the admin guide refers to them.
  */
 export const checkTitles = {
