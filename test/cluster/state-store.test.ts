@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { diffServices } from '../../daemon/src/cluster/change-poller.js';
 import { AppError } from '../../daemon/src/errors.js';
 import { emptyState, type StoredDomain, type StoredService } from '../../daemon/src/store/model.js';
+import { findEntry } from '../../daemon/src/store/find-entry.js';
 import { StateStore } from '../../daemon/src/store/state-store.js';
 import { createPmxcfsStandIn, type PmxcfsStandIn } from '../sandbox/pmxcfs/index.js';
 
@@ -163,5 +164,115 @@ describe('state store on pmxcfs', () => {
     } finally {
       await rm(odd.root, { recursive: true, force: true });
     }
+  });
+
+  describe('cost of a change', () => {
+    let dir: PmxcfsStandIn;
+    let store: StateStore;
+    const stampOf = async (path: string): Promise<string> => {
+      const info = await stat(join(dir.stateDir, path), { bigint: true });
+      return `${info.ino}:${info.mtimeNs}`;
+    };
+
+    before(async () => {
+      dir = await createPmxcfsStandIn();
+      store = await StateStore.open(dir.stateDir);
+      await store.update((state) => {
+        state.domains.push(domain('one.example'), domain('two.example'));
+        state.services.push(service('a.one.example', 'one.example'), service('b.one.example', 'one.example'), service('c.two.example', 'two.example'));
+      });
+    });
+
+    after(async () => {
+      await dir.remove();
+    });
+
+    it('shares the objects a change left alone and freezes the document', async () => {
+      const before = store.snapshot();
+      await store.update((state) => {
+        const target = state.services.find((item) => item.fqdn === 'b.one.example');
+        if (target !== undefined) target.port = 9090;
+      });
+      const now = store.snapshot();
+      assert.notEqual(now, before);
+      assert.equal(now.services[0], before.services[0]);
+      assert.equal(now.services[2], before.services[2]);
+      assert.equal(now.domains, before.domains);
+      assert.notEqual(now.services[1], before.services[1]);
+      assert.equal(now.services[1]?.port, 9090);
+      assert.equal(before.services[1]?.port, 8080);
+      assert.ok(Object.isFrozen(now.services[1]));
+      assert.throws(() => {
+        (now.services[1] as StoredService).port = 1;
+      }, TypeError);
+    });
+
+    it('writes only the file of the domain that changed', async () => {
+      const untouched = await stampOf('domains/two.example.json');
+      const cluster = await stampOf('cluster.json');
+      const changed = await stampOf('domains/one.example.json');
+      await store.update((state) => {
+        const target = state.services.find((item) => item.fqdn === 'a.one.example');
+        if (target !== undefined) target.port = 9191;
+      });
+      assert.equal(await stampOf('domains/two.example.json'), untouched);
+      assert.equal(await stampOf('cluster.json'), cluster);
+      assert.notEqual(await stampOf('domains/one.example.json'), changed);
+      const written = JSON.parse(await readFile(join(dir.stateDir, 'domains', 'one.example.json'), 'utf8')) as { services: StoredService[] };
+      assert.deepEqual(written.services.map((item) => [item.fqdn, item.port]), [['a.one.example', 9191], ['b.one.example', 9090]]);
+    });
+
+    it('returns objects of the draft as plain copies', async () => {
+      const returned = await store.update((state) => {
+        const target = state.services.find((item) => item.fqdn === 'c.two.example');
+        if (target === undefined) throw new Error('c.two.example is missing');
+        target.vmid = 202;
+        return { service: target, count: state.services.length };
+      });
+      assert.equal(returned.service.vmid, 202);
+      assert.equal(returned.count, 3);
+      assert.ok(!Object.isFrozen(returned.service));
+      returned.service.vmid = 1;
+      assert.equal(store.snapshot().services.find((item) => item.fqdn === 'c.two.example')?.vmid, 202);
+    });
+
+    it('keeps a hand edit of a file it writes', async () => {
+      const path = join(dir.stateDir, 'domains', 'one.example.json');
+      const file = JSON.parse(await readFile(path, 'utf8')) as { services: StoredService[] };
+      file.services.push(service('edited.one.example', 'one.example'));
+      await writeFile(path, JSON.stringify(file));
+      await store.update((state) => {
+        const target = state.services.find((item) => item.fqdn === 'a.one.example');
+        if (target !== undefined) target.port = 9292;
+      });
+      const written = JSON.parse(await readFile(path, 'utf8')) as { services: StoredService[] };
+      assert.deepEqual(written.services.map((item) => item.fqdn).sort(), ['a.one.example', 'b.one.example', 'edited.one.example']);
+      assert.equal(written.services.find((item) => item.fqdn === 'a.one.example')?.port, 9292);
+    });
+
+    it('finds entries of a draft that the mutation already moved', async () => {
+      const found = await store.update((state) => {
+        const before = findEntry(state.services, (item) => item.fqdn === 'b.one.example');
+        state.services = state.services.filter((item) => item.fqdn !== 'a.one.example');
+        const shifted = findEntry(state.services, (item) => item.fqdn === 'b.one.example');
+        state.services.push(service('new.one.example', 'one.example'));
+        const added = findEntry(state.services, (item) => item.fqdn === 'new.one.example');
+        const gone = findEntry(state.services, (item) => item.fqdn === 'a.one.example');
+        if (shifted !== undefined) shifted.port = 7070;
+        throw Object.assign(new Error('discard'), { result: [before?.fqdn, shifted?.fqdn, added?.fqdn, gone] });
+      }).catch((err: unknown) => (err as { result: unknown }).result);
+      assert.deepEqual(found, ['b.one.example', 'b.one.example', 'new.one.example', undefined]);
+      assert.equal(store.snapshot().services.find((item) => item.fqdn === 'b.one.example')?.port, 9090);
+    });
+
+    it('sees a write of another node through the generation file', async () => {
+      const other = await StateStore.open(dir.stateDir);
+      await other.update((state) => {
+        state.services.push(service('d.two.example', 'two.example'));
+      });
+      assert.equal(await store.refresh(), true);
+      assert.ok(store.snapshot().services.some((item) => item.fqdn === 'd.two.example'));
+      assert.equal(await store.refresh(), false);
+    });
   });
 });

@@ -356,7 +356,7 @@ export function registerDomainRoutes(app: FastifyInstance, context: ApiContext):
       if (verification !== null) domain.verification = verification;
       // The certificate manager's fingerprint includes this time, so a change restarts its retries.
       domain.updatedAt = new Date().toISOString();
-      return structuredClone(domain);
+      return domain;
     });
     // Services of the domain are queued so that a new site's addresses reach DNS.
     for (const service of context.state.snapshot().services) if (service.domain === name) context.enqueue(service.fqdn);

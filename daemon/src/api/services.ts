@@ -159,7 +159,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
       service.tls = changed.tls;
       service.srv = changed.srv;
       service.retry = { failures: 0, nextAttemptAt: null, lastError: null };
-      return structuredClone(service);
+      return service;
     });
     context.logger.info({ service: fqdn, fields: Object.keys(request.body) }, 'service updated');
     context.enqueue(fqdn);
@@ -216,7 +216,7 @@ export function registerServiceRoutes(app: FastifyInstance, context: ApiContext)
       service.deleting = true;
       if (force) service.forceDelete = true;
       service.retry = { failures: 0, nextAttemptAt: null, lastError: null };
-      return structuredClone(service);
+      return service;
     });
     context.logger.info({ service: fqdn, force }, 'service deletion requested');
     context.enqueue(fqdn);

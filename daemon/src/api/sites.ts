@@ -144,7 +144,7 @@ export function registerSiteRoutes(app: FastifyInstance, context: ApiContext): v
       const site = findSite(state, name);
       if (body.default === true) for (const item of state.sites ?? []) item.default = item.name === name;
       Object.assign(site, { addresses, nodes, allowPrivate });
-      return structuredClone(site);
+      return site;
     });
     enqueueServicesOn(context, name);
     context.logger.info({ site: name, addresses }, 'site updated');

@@ -18,6 +18,7 @@ import type { IngressProxy } from '../proxy/ingress.js';
 import type { CertificateFiles } from '../store/certificate-files.js';
 import type { CertificateLifecycle, StateDocument, StoredCertificate, StoredDomain } from '../store/model.js';
 import type { StateStore } from '../store/state-store.js';
+import { findEntry } from '../store/find-entry.js';
 import type { TaskHandle } from '../tasks/task-store.js';
 import { retryDelay } from './backoff.js';
 import { planRenewals, nextDueTime, warningThresholdMs, type RenewalDecision } from './renewal.js';
@@ -90,7 +91,7 @@ function newLifecycle(id: string, domain: StoredDomain, names: string[]): Certif
 }
 
 function lifecycleIn(state: StateDocument, id: string): CertificateLifecycle | undefined {
-  return (state.certificateLifecycles ?? []).find((item) => item.id === id);
+  return findEntry(state.certificateLifecycles ?? [], (item) => item.id === id);
 }
 
 /**
@@ -208,7 +209,7 @@ export class CertificateManager {
         Object.assign(current, { failures: 0, blocked: false, nextAttemptAt: null, issuerIndex: 0, pendingOrder: null, lastError: null, configFingerprint: fingerprint });
       }
       current.names = slot.names;
-      return structuredClone(current);
+      return current;
     });
     if (lifecycle.blocked) {
       throw new AppError('ACME_FAILED', `Certificate ${slot.id} is not ordered again until the settings of ${domain.name} change: ${lifecycle.lastError ?? 'unknown error'}`, { retryable: false });
@@ -427,7 +428,7 @@ export class CertificateManager {
     const selected = await this.deps.state.update((state) => {
       state.certificateLifecycles ??= [];
       let lifecycle = lifecycleIn(state, decision.id);
-      const domain = state.domains.find((item) => item.name === certificate.domain);
+      const domain = findEntry(state.domains, (item) => item.name === certificate.domain);
       if (lifecycle === undefined && domain !== undefined) {
         lifecycle = newLifecycle(decision.id, domain, certificate.names);
         state.certificateLifecycles.push(lifecycle);
@@ -461,10 +462,11 @@ export class CertificateManager {
 
   /** Raises or clears expiry warnings: close to expiry while renewal is failing. */
   private async updateWarnings(now: Date): Promise<void> {
-    const mails: Array<{ certificate: StoredCertificate; text: string; email: string }> = [];
+    // Plain values only: the draft objects of the update stop working when it ends.
+    const mails: Array<{ certificate: { id: string; notAfter: string }; text: string; email: string }> = [];
     await this.deps.state.update((state) => {
       for (const lifecycle of state.certificateLifecycles ?? []) {
-        const certificate = state.certificates.find((item) => item.id === lifecycle.id);
+        const certificate = findEntry(state.certificates, (item) => item.id === lifecycle.id);
         if (certificate === undefined) continue;
         const left = Date.parse(certificate.notAfter) - now.getTime();
         if (lifecycle.failures === 0 || left > warningThresholdMs(certificate)) {
@@ -475,8 +477,8 @@ export class CertificateManager {
         lifecycle.warning = text;
         if (lifecycle.warnedAt === null || now.getTime() - Date.parse(lifecycle.warnedAt) >= warningMailIntervalMs) {
           lifecycle.warnedAt = now.toISOString();
-          const email = state.domains.find((item) => item.name === certificate.domain)?.acmeEmail ?? '';
-          mails.push({ certificate, text, email });
+          const email = findEntry(state.domains, (item) => item.name === certificate.domain)?.acmeEmail ?? '';
+          mails.push({ certificate: { id: certificate.id, notAfter: certificate.notAfter }, text, email });
         }
       }
     });

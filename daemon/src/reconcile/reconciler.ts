@@ -11,6 +11,7 @@ import type { GuestDirectory } from '../pve/guests.js';
 import type { CertificateFiles } from '../store/certificate-files.js';
 import type { Condition, StoredCertificate, StoredDomain, StoredService } from '../store/model.js';
 import type { StateStore } from '../store/state-store.js';
+import { findEntry } from '../store/find-entry.js';
 import { retryDelay } from './backoff.js';
 import { certificateSlot, type CertificateManager } from './certificate-manager.js';
 import { setCondition } from './conditions.js';
@@ -201,7 +202,7 @@ export class Reconciler {
       step.current = 'guest-config';
       const condition = await applyGuestConfig(this.deps.guestConfig, this.deps.guests, service, this.deps.state.snapshot(), log, signal);
       await this.deps.state.update((state) => {
-        const current = state.services.find((item) => item.fqdn === fqdn);
+        const current = findEntry(state.services, (item) => item.fqdn === fqdn);
         if (current !== undefined) setCondition(current.conditions, condition);
       });
     }
@@ -254,7 +255,7 @@ export class Reconciler {
       log.warn({ targets: unreachable }, 'target not reachable over TCP');
     }
     await this.deps.state.update((state) => {
-      const current = state.services.find((item) => item.fqdn === service.fqdn);
+      const current = findEntry(state.services, (item) => item.fqdn === service.fqdn);
       if (current === undefined) return;
       current.observed.targets = resolved.observed;
       setCondition(current.conditions, condition);
@@ -269,7 +270,7 @@ export class Reconciler {
     const certificateId = domain === undefined ? null : certificateSlot(domain, fqdn).id;
     const message = await applyStreamRoute(this.deps.streams ?? {}, service, resolved, certificateId, signal);
     await this.deps.state.update((state) => {
-      const current = state.services.find((item) => item.fqdn === fqdn);
+      const current = findEntry(state.services, (item) => item.fqdn === fqdn);
       if (current === undefined) return;
       current.observed.target = resolved.routeTargets[0] ?? null;
       if (resolved.condition.status === 'true') current.retry = { failures: 0, nextAttemptAt: null, lastError: null };
@@ -285,7 +286,7 @@ export class Reconciler {
     if (desired === null && previous === null) return;
     await ensureSrvRecord(dns, zone, desired, previous, comment, log, signal);
     await this.deps.state.update((state) => {
-      const current = state.services.find((item) => item.fqdn === service.fqdn);
+      const current = findEntry(state.services, (item) => item.fqdn === service.fqdn);
       if (current !== undefined) current.observed.srvRecord = desired?.name ?? null;
     });
   }
@@ -299,7 +300,7 @@ export class Reconciler {
     const where = resolved.routeTargets.map((target) => `${target.address}:${target.port}`).join(', ') || 'no target';
     const message = resolved.maintenance ? `https://${fqdn} returns 503 (maintenance page): no running guest (${where})` : `https://${fqdn} is routed to ${where}`;
     await this.deps.state.update((state) => {
-      const current = state.services.find((item) => item.fqdn === fqdn);
+      const current = findEntry(state.services, (item) => item.fqdn === fqdn);
       if (current === undefined) return;
       current.observed.target = first;
       if (resolved.condition.status === 'true') current.retry = { failures: 0, nextAttemptAt: null, lastError: null };
@@ -437,14 +438,14 @@ export class Reconciler {
 
   private async markTrue(fqdn: string, type: Condition['type'], reason: string, message: string): Promise<void> {
     await this.deps.state.update((state) => {
-      const current = state.services.find((item) => item.fqdn === fqdn);
+      const current = findEntry(state.services, (item) => item.fqdn === fqdn);
       if (current !== undefined) setCondition(current.conditions, { type, status: 'true', reason, message });
     });
   }
 
   private async markUnknown(fqdn: string, type: Condition['type'], reason: string, message: string): Promise<void> {
     await this.deps.state.update((state) => {
-      const current = state.services.find((item) => item.fqdn === fqdn);
+      const current = findEntry(state.services, (item) => item.fqdn === fqdn);
       if (current !== undefined) setCondition(current.conditions, { type, status: 'unknown', reason, message });
     });
   }
@@ -462,7 +463,7 @@ export class Reconciler {
     let delay: number | null = null;
     try {
       await this.deps.state.update((state) => {
-        const current = state.services.find((item) => item.fqdn === fqdn);
+        const current = findEntry(state.services, (item) => item.fqdn === fqdn);
         if (current === undefined) return;
         current.retry.failures += 1;
         delay = retryable ? retryDelay(current.retry.failures, retryMinMs, retryMaxMs) : null;

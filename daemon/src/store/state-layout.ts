@@ -44,49 +44,116 @@ export function domainFilePath(domain: string): string {
   return `${DOMAINS_DIR}/${fileKey(domain)}.json`;
 }
 
+/** Renders cluster.json: every key of the document that is not split by domain. */
+export function renderClusterFile(document: StateDocument): string {
+  const cluster: JsonObject = { format: LAYOUT_FORMAT };
+  for (const [key, value] of Object.entries(document as unknown as JsonObject)) {
+    if (!(PER_DOMAIN_KEYS as readonly string[]).includes(key)) cluster[key] = value;
+  }
+  return `${JSON.stringify(cluster, null, 2)}\n`;
+}
+
+/** Renders the file of domain `name`, or returns null when no list has an entry of it. */
+export function renderDomainFile(document: StateDocument, name: string): string | null {
+  const source = document as unknown as JsonObject;
+  const file: DomainFile = { format: LAYOUT_FORMAT, name, domains: [], services: [], certificates: [], certificateLifecycles: [], issuanceLedger: [] };
+  let entries = 0;
+  for (const key of PER_DOMAIN_KEYS) {
+    for (const item of (source[key] ?? []) as JsonObject[]) {
+      if (domainOf(key, item) !== name) continue;
+      file[key].push(item);
+      entries += 1;
+    }
+  }
+  return entries === 0 ? null : `${JSON.stringify(file, null, 2)}\n`;
+}
+
 /** Renders the document as file contents keyed by relative path. */
 export function splitState(document: StateDocument): Map<string, string> {
   const source = document as unknown as JsonObject;
-  const byDomain = new Map<string, DomainFile>();
-  for (const key of PER_DOMAIN_KEYS) {
-    const list = (source[key] ?? []) as JsonObject[];
-    for (const item of list) {
-      const name = domainOf(key, item);
-      let file = byDomain.get(name);
-      if (file === undefined) {
-        file = { format: LAYOUT_FORMAT, name, domains: [], services: [], certificates: [], certificateLifecycles: [], issuanceLedger: [] };
-        byDomain.set(name, file);
-      }
-      file[key].push(item);
-    }
-  }
-
-  const cluster: JsonObject = { format: LAYOUT_FORMAT };
-  for (const [key, value] of Object.entries(source)) {
-    if (!(PER_DOMAIN_KEYS as readonly string[]).includes(key)) cluster[key] = value;
-  }
-  const files = new Map<string, string>([[CLUSTER_FILE, `${JSON.stringify(cluster, null, 2)}\n`]]);
-  for (const [name, file] of byDomain) files.set(domainFilePath(name), `${JSON.stringify(file, null, 2)}\n`);
+  const names = new Set<string>();
+  for (const key of PER_DOMAIN_KEYS) for (const item of (source[key] ?? []) as JsonObject[]) names.add(domainOf(key, item));
+  const files = new Map<string, string>([[CLUSTER_FILE, renderClusterFile(document)]]);
+  for (const name of names) files.set(domainFilePath(name), renderDomainFile(document, name) ?? '');
   return files;
 }
 
 /**
- * Builds the document from file contents keyed by relative path. Domain files are read in
- * name order, so lists come out grouped by domain. Throws on a file of an unknown format.
+ * Returns the files whose content may differ between `before` and `after`, two documents that
+ * share every object a change left alone (as immer's drafts produce them), as a map from path to
+ * the domain the file holds (null for cluster.json). An object that is not the same instance in
+ * both counts as changed, so the result may name files whose text turns out equal, but never
+ * misses one. The cost is one pass over each list that changed.
  */
-export function joinState(files: ReadonlyMap<string, string>): StateDocument {
-  const clusterText = files.get(CLUSTER_FILE);
-  const cluster = clusterText === undefined ? { format: LAYOUT_FORMAT, version: 1 } : (JSON.parse(clusterText) as JsonObject);
-  if (cluster['format'] !== LAYOUT_FORMAT) throw new Error(`${CLUSTER_FILE} has layout format ${String(cluster['format'])}, expected ${LAYOUT_FORMAT}`);
+export function changedFiles(before: StateDocument, after: StateDocument): Map<string, string | null> {
+  const files = new Map<string, string | null>();
+  if (before === after) return files;
+  const old = before as unknown as JsonObject;
+  const now = after as unknown as JsonObject;
+  for (const key of new Set([...Object.keys(old), ...Object.keys(now)])) {
+    if ((PER_DOMAIN_KEYS as readonly string[]).includes(key)) continue;
+    if (old[key] !== now[key]) files.set(CLUSTER_FILE, null);
+  }
+  const touch = (key: PerDomainKey, item: JsonObject): void => {
+    const name = domainOf(key, item);
+    files.set(domainFilePath(name), name);
+  };
+  for (const key of PER_DOMAIN_KEYS) {
+    const a = (old[key] ?? []) as JsonObject[];
+    const b = (now[key] ?? []) as JsonObject[];
+    if (a === b) continue;
+    if (a.length === b.length) {
+      // Mostly one entry changed in place; compare position by position.
+      for (let index = 0; index < a.length; index += 1) {
+        const itemA = a[index] as JsonObject;
+        const itemB = b[index] as JsonObject;
+        if (itemA === itemB) continue;
+        touch(key, itemA);
+        touch(key, itemB);
+      }
+      continue;
+    }
+    const inA = new Set(a);
+    const inB = new Set(b);
+    for (const item of b) if (!inA.has(item)) touch(key, item);
+    for (const item of a) if (!inB.has(item)) touch(key, item);
+  }
+  return files;
+}
+
+/** The parsed content of one state file; domain files carry their lists, cluster.json its keys. */
+export type ParsedStateFile = Readonly<JsonObject>;
+
+/** Parses one file's text and checks its layout format. */
+export function parseStateFile(path: string, text: string): ParsedStateFile {
+  const parsed = JSON.parse(text) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${path} does not contain a JSON object`);
+  const format = (parsed as JsonObject)['format'];
+  if (format !== LAYOUT_FORMAT) throw new Error(`${path} has layout format ${String(format)}, expected ${LAYOUT_FORMAT}`);
+  return parsed as JsonObject;
+}
+
+/**
+ * Builds the document from parsed files keyed by relative path. Domain files are taken in name
+ * order, so lists come out grouped by domain. The entries are the parsed objects themselves, not
+ * copies, so a file that did not change keeps its objects across reloads.
+ */
+export function assembleState(files: ReadonlyMap<string, ParsedStateFile>): StateDocument {
+  const cluster = files.get(CLUSTER_FILE) ?? { format: LAYOUT_FORMAT, version: 1 };
   const document: JsonObject = { version: 1, acmeAccounts: [] };
   for (const [key, value] of Object.entries(cluster)) if (key !== 'format') document[key] = value;
   for (const key of PER_DOMAIN_KEYS) document[key] = [];
-
   const domainPaths = [...files.keys()].filter((path) => path.startsWith(`${DOMAINS_DIR}/`)).sort();
   for (const path of domainPaths) {
-    const file = JSON.parse(files.get(path) ?? '{}') as Partial<DomainFile>;
-    if (file.format !== LAYOUT_FORMAT) throw new Error(`${path} has layout format ${String(file.format)}, expected ${LAYOUT_FORMAT}`);
+    const file = files.get(path) as Partial<DomainFile>;
     for (const key of PER_DOMAIN_KEYS) (document[key] as unknown[]).push(...(file[key] ?? []));
   }
   return document as unknown as StateDocument;
+}
+
+/** Builds the document from file contents keyed by relative path. Throws on a file of an unknown format. */
+export function joinState(files: ReadonlyMap<string, string>): StateDocument {
+  const parsed = new Map<string, ParsedStateFile>();
+  for (const [path, text] of files) parsed.set(path, parseStateFile(path, text));
+  return assembleState(parsed);
 }

@@ -1,10 +1,12 @@
-import { mkdir, readFile, readdir, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { createDraft, current, finishDraft, isDraft } from 'immer';
 import { ClusterLock, PMXCFS_LOCK_STALE_MS } from '../cluster/cluster-lock.js';
 import { assertFileSize, assertWritable, removeFile, writeFileAtomic } from '../cluster/pmxcfs.js';
 import { AppError } from '../errors.js';
 import { emptyState, type StateDocument } from './model.js';
-import { CLUSTER_FILE, DOMAINS_DIR, joinState, splitState } from './state-layout.js';
+import { assembleState, changedFiles, CLUSTER_FILE, DOMAINS_DIR, parseStateFile, renderClusterFile, renderDomainFile, type ParsedStateFile } from './state-layout.js';
 
 /** The single-file state of earlier versions, split into the layout on first start. */
 const LEGACY_FILE = 'state.json';
@@ -30,67 +32,157 @@ export function defaultLockDir(stateDir: string): string {
   return join(dirname(stateDir), 'priv', 'lock');
 }
 
-async function readStateFiles(stateDir: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
+/** How many state files are read at once; each read holds a file descriptor. */
+const READ_CONCURRENCY = 32;
+/** Interval of the full re-reads by `refresh`, which also catch changes a file's stat hides. */
+const FULL_READ_INTERVAL_MS = 60_000;
+/**
+ * File that every write replaces last, with a random text. While its stamp stays the same no
+ * node has finished a write, so a reload need not look at the other files. Reading or stat'ing
+ * a thousand domain files on every write made each write cost as much as the whole state.
+ */
+const GENERATION_FILE = 'generation';
+
+/** One state file as last read or written. */
+interface StateFile {
+  text: string;
+  /** Inode, size and change times; a file with the same stamp is not read again. */
+  stamp: string;
+  /** The parsed, frozen content; null until a reload needs it. */
+  parsed: ParsedStateFile | null;
+}
+
+async function fileStamp(path: string): Promise<string> {
+  const info = await stat(path, { bigint: true });
+  return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Stamp of `path`, or null when it does not exist. */
+async function stampIfExists(path: string): Promise<string | null> {
   try {
-    files.set(CLUSTER_FILE, await readFile(join(stateDir, CLUSTER_FILE), 'utf8'));
+    return await fileStamp(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (isMissing(err)) return null;
+    throw err;
   }
+}
+
+/**
+ * Reads the state files. A file whose stamp equals the one in `known` is taken from there
+ * without reading it, unless `full` is set; a file read again with an unchanged text keeps its
+ * parsed content. Every domain file is stat'ed, which costs far less than reading and
+ * comparing all of them on each write.
+ */
+async function readStateFiles(stateDir: string, known: ReadonlyMap<string, StateFile>, full: boolean): Promise<Map<string, StateFile>> {
   let names: string[] = [];
   try {
     names = await readdir(join(stateDir, DOMAINS_DIR));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!isMissing(err)) throw err;
   }
-  for (const name of names.filter((item) => item.endsWith('.json')).sort()) {
+  const paths = [CLUSTER_FILE, ...names.filter((item) => item.endsWith('.json')).sort().map((name) => `${DOMAINS_DIR}/${name}`)];
+  const read = async (path: string): Promise<StateFile | null> => {
+    const absolute = join(stateDir, path);
     try {
-      files.set(`${DOMAINS_DIR}/${name}`, await readFile(join(stateDir, DOMAINS_DIR, name), 'utf8'));
+      const stamp = await fileStamp(absolute);
+      const previous = known.get(path);
+      if (!full && previous?.stamp === stamp) return previous;
+      const text = await readFile(absolute, 'utf8');
+      return { text, stamp, parsed: previous?.text === text ? previous.parsed : null };
     } catch (err) {
-      // Another node may remove a domain file between readdir and readFile.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // cluster.json is absent in a new folder, and another node may remove a domain file
+      // between readdir and the read.
+      if (isMissing(err)) return null;
+      throw err;
     }
+  };
+  const results: Array<StateFile | null> = [];
+  for (let start = 0; start < paths.length; start += READ_CONCURRENCY) {
+    results.push(...(await Promise.all(paths.slice(start, start + READ_CONCURRENCY).map(read))));
   }
+  const files = new Map<string, StateFile>();
+  paths.forEach((path, index) => {
+    const file = results[index];
+    if (file !== null && file !== undefined) files.set(path, file);
+  });
   return files;
 }
 
-function sameFiles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+/** Whether both sets hold the same paths with the same texts. */
+function sameTexts(a: ReadonlyMap<string, StateFile>, b: ReadonlyMap<string, StateFile>): boolean {
   if (a.size !== b.size) return false;
-  for (const [path, text] of a) if (b.get(path) !== text) return false;
+  for (const [path, file] of a) if (b.get(path)?.text !== file.text) return false;
   return true;
 }
 
-/**
- * The desired-state document, shared by every node through the cluster filesystem and split
- * into files that each stay under pmxcfs's 1 MiB limit (see state-layout.ts). Reads use the copy
- * in memory, which `refresh` reloads from the files. `update` runs mutations one at a time. It
- * first tries the mutation on a copy and writes nothing when no file would change. Otherwise it
- * takes the cluster-wide state lock and reloads the files, because another node may have
- * written them. It then runs the mutation again on the fresh document and writes only the files
- * that changed.
- */
-/** Freezes `value` and everything reachable from it; returns `value`. */
+/** Freezes `value` and everything reachable from it; returns `value`. Stops at frozen objects. */
 function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
   for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
   return Object.freeze(value);
 }
 
+/** Builds the frozen document from the files, parsing those not parsed yet. */
+function documentOf(files: ReadonlyMap<string, StateFile>): StateDocument {
+  if (files.size === 0) return deepFreeze(emptyState());
+  const parsed = new Map<string, ParsedStateFile>();
+  for (const [path, file] of files) {
+    file.parsed ??= deepFreeze(parseStateFile(path, file.text));
+    parsed.set(path, file.parsed);
+  }
+  return deepFreeze(assembleState(parsed));
+}
+
+/**
+ * Replaces the drafts in a mutation's result by plain copies of their current content, because
+ * drafts stop working once the mutation is finished. Arrays and plain objects are copied.
+ */
+function detach<T>(value: T): T {
+  if (isDraft(value)) return current(value as object) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => detach(item)) as T;
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, detach(item)])) as T;
+  }
+  return value;
+}
+
+/**
+ * The desired-state document, shared by every node through the cluster filesystem and split
+ * into files that each stay under pmxcfs's 1 MiB limit (see state-layout.ts). Reads use the copy
+ * in memory, which `refresh` reloads from the files.
+ *
+ * The document in memory is frozen, and `update` changes it through an immer draft, which
+ * copies only the objects a mutation changes and shares the rest. So a change costs about the
+ * size of what it touches, and the files to write are found by comparing object identities
+ * (`changedFiles`): only the changed domains' files are rendered. With thousands of services a
+ * copy and a render of the whole document per change made every change cost as much as the
+ * whole state.
+ *
+ * `update` runs mutations one at a time. It first tries the mutation on the document in memory
+ * and writes nothing when no file would change. Otherwise it takes the cluster-wide state lock
+ * and reloads the files, because another node may have written them; when they changed, it runs
+ * the mutation again on the fresh document. It then writes only the files that changed.
+ */
 export class StateStore {
   private document: StateDocument;
-  private files: Map<string, string>;
+  private files: Map<string, StateFile>;
+  private lastFullRead = Date.now();
+  /** Stamp of the generation file when the files were last read or written; undefined: unknown. */
+  private generation: string | null | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  /** The frozen copy `snapshot` hands out; null after every change of `document`. */
-  private sharedCopy: StateDocument | null = null;
   private readonly reloadListeners: Array<(before: StateDocument, after: StateDocument) => void> = [];
 
   private constructor(
     readonly stateDir: string,
     private readonly lock: ClusterLock,
-    files: Map<string, string>,
+    files: Map<string, StateFile>,
   ) {
     this.files = files;
-    this.document = files.size === 0 ? emptyState() : joinState(files);
+    this.document = documentOf(files);
   }
 
   static async open(stateDir: string, options: StateStoreOptions = {}): Promise<StateStore> {
@@ -103,9 +195,11 @@ export class StateStore {
       ...(options.lockOwnerFile === undefined ? {} : { ownerFile: options.lockOwnerFile }),
     });
     await lock.removeAbandoned();
-    let files: Map<string, string>;
+    let files: Map<string, StateFile>;
+    let generation: string | null;
     try {
-      files = await readStateFiles(stateDir);
+      generation = await stampIfExists(join(stateDir, GENERATION_FILE));
+      files = await readStateFiles(stateDir, new Map(), true);
     } catch (err) {
       throw new AppError('STORE_FAILED', `Unable to read the state files in ${stateDir}: ${(err as Error).message}; restore them from a backup or move them away to start empty`, { cause: err });
     }
@@ -115,48 +209,43 @@ export class StateStore {
     } catch (err) {
       throw new AppError('STORE_FAILED', `The state files in ${stateDir} are invalid: ${(err as Error).message}; install the matching pve-external-domains version or restore them from a backup`, { cause: err });
     }
+    store.generation = generation;
     if (files.size === 0) await store.migrateLegacyFile();
     return store;
   }
 
   /**
-   * Returns a read-only copy of the current document, safe to read while mutations run. The copy
-   * is made once per change and shared by every caller until the next one, because the reconciler
-   * reads the state many times per service and a copy per read grows with the square of the
-   * number of services. It is frozen: changing it throws a TypeError, so change the state
-   * through `update` only.
+   * Returns the current document. It is frozen (changing it throws a TypeError; change the state
+   * through `update` only), and a later change replaces it instead of changing it, so it stays
+   * safe to read while mutations run. Objects that a change left alone are the same instances in
+   * the documents before and after it.
    */
   snapshot(): StateDocument {
-    this.sharedCopy ??= deepFreeze(structuredClone(this.document));
-    return this.sharedCopy;
+    return this.document;
   }
 
   /**
-   * Runs `mutate` on the document and writes the files it changed. Mutations run one after
-   * another, and `mutate` may run twice (on a copy, then on the reloaded document), so it must
-   * only change the document it is given. If `mutate` throws, nothing is written. Throws
-   * CLUSTER_NOT_QUORATE while the cluster filesystem is read-only, STATE_TOO_LARGE when a file
-   * would exceed 1 MiB and CLUSTER_LOCK_TIMEOUT when another node holds the lock too long.
+   * Runs `mutate` on a draft of the document and writes the files it changed. Mutations run one
+   * after another, and `mutate` may run twice (on the document in memory, then on the reloaded
+   * one), so it must only change the draft it is given. Objects it returns from the draft are
+   * returned as plain copies. If `mutate` throws, nothing is written. Throws CLUSTER_NOT_QUORATE
+   * while the cluster filesystem is read-only, STATE_TOO_LARGE when a file would exceed 1 MiB and
+   * CLUSTER_LOCK_TIMEOUT when another node holds the lock too long.
    */
   async update<T>(mutate: (state: StateDocument) => T): Promise<T> {
-    // NOTE: every update copies the whole document and renders every domain file to find what
-    // changed, so its cost grows with the number of services. With 2,000 services a restart
-    // brings about 1.6 routes per second live (npm run bench:scale). Rendering only the files of
-    // the domains a mutation touched would remove most of that cost.
     const run = async (): Promise<T> => {
-      const trial = structuredClone(this.document);
-      const trialResult = mutate(trial);
-      if (sameFiles(splitState(trial), this.files)) return trialResult;
+      const base = this.document;
+      const trial = this.apply(base, mutate);
+      if (trial.writes.size === 0) return trial.result;
 
       await assertWritable(this.stateDir);
       return this.lock.run(async () => {
-        await this.reload();
-        const next = structuredClone(this.document);
-        const result = mutate(next);
-        await this.write(splitState(next));
-        this.document = next;
-        this.sharedCopy = null;
-        return result;
+        await this.reloadBeforeWrite(trial.writes.keys());
+        const outcome = this.document === base ? trial : this.apply(this.document, mutate);
+        if (outcome.writes.size === 0) return outcome.result;
+        await this.write(outcome.writes);
+        this.document = outcome.next;
+        return outcome.result;
       });
     };
     const next = this.queue.then(run, run);
@@ -166,10 +255,15 @@ export class StateStore {
 
   /**
    * Reloads the files, picking up writes of other nodes. Returns whether the document changed.
-   * Runs in the mutation queue, so it never interleaves with `update`.
+   * Runs in the mutation queue, so it never interleaves with `update`. Files whose stat did not
+   * change are not read, except once a minute, when all of them are.
    */
   async refresh(): Promise<boolean> {
-    const run = async (): Promise<boolean> => this.reload();
+    const run = async (): Promise<boolean> => {
+      if (Date.now() - this.lastFullRead >= FULL_READ_INTERVAL_MS) return this.reload(true);
+      if ((await stampIfExists(join(this.stateDir, GENERATION_FILE))) === this.generation) return false;
+      return this.reload(false);
+    };
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
     return next;
@@ -177,46 +271,100 @@ export class StateStore {
 
   /**
    * Registers `listener` for documents reloaded from changed files: by `refresh`, and by `update`,
-   * which reloads before it writes. Both documents are copies.
+   * which reloads before it writes. Both documents are frozen.
    */
   onReload(listener: (before: StateDocument, after: StateDocument) => void): void {
     this.reloadListeners.push(listener);
   }
 
-  private async reload(): Promise<boolean> {
-    const files = await readStateFiles(this.stateDir);
-    if (sameFiles(files, this.files)) return false;
-    const document = files.size === 0 ? emptyState() : joinState(files);
+  /**
+   * Runs `mutate` on a draft of `base` and returns the new document, the mutation's result and
+   * the files to write: path to new text, or null for a domain file to remove.
+   */
+  private apply<T>(base: StateDocument, mutate: (state: StateDocument) => T): { next: StateDocument; result: T; writes: Map<string, string | null> } {
+    const draft = createDraft(base);
+    const result = detach(mutate(draft));
+    const next: StateDocument = finishDraft(draft);
+    const writes = new Map<string, string | null>();
+    if (next === base) return { next, result, writes };
+    const candidates = changedFiles(base, next);
+    // A folder written before by a version without cluster.json, or a new one, gets the file.
+    if (!this.files.has(CLUSTER_FILE)) candidates.set(CLUSTER_FILE, null);
+    for (const [path, domain] of candidates) {
+      const text = domain === null ? renderClusterFile(next) : renderDomainFile(next, domain);
+      if (text !== (this.files.get(path)?.text ?? null)) writes.set(path, text);
+    }
+    return { next, result, writes };
+  }
+
+  /**
+   * Reloads the files before a write of `paths` when another writer may have changed them: when
+   * the generation file changed, or when one of `paths` changed without it (a writer that failed
+   * before its last step, or a hand edit).
+   */
+  private async reloadBeforeWrite(paths: Iterable<string>): Promise<void> {
+    let stale = (await stampIfExists(join(this.stateDir, GENERATION_FILE))) !== this.generation;
+    for (const path of paths) {
+      if (stale) break;
+      stale = (await stampIfExists(join(this.stateDir, path))) !== (this.files.get(path)?.stamp ?? null);
+    }
+    if (stale) await this.reload(false);
+  }
+
+  private async reload(full: boolean): Promise<boolean> {
+    // Taken before the files are read, so that a write finishing meanwhile is seen next time.
+    const generation = await stampIfExists(join(this.stateDir, GENERATION_FILE));
+    const files = await readStateFiles(this.stateDir, this.files, full);
+    this.generation = generation;
+    if (full) this.lastFullRead = Date.now();
+    if (sameTexts(files, this.files)) {
+      // Same content; keep the new stamps so that the files are not read again.
+      this.files = files;
+      return false;
+    }
+    const document = documentOf(files);
     const before = this.document;
     this.files = files;
     this.document = document;
-    this.sharedCopy = null;
-    for (const listener of this.reloadListeners) listener(structuredClone(before), structuredClone(document));
+    for (const listener of this.reloadListeners) listener(before, document);
     return true;
   }
 
   /**
-   * Writes every changed file and removes the domain files that are gone. Sizes are checked
-   * before the first write. Domain files go first and cluster.json last.
+   * Writes the changed files (null: remove the file). Sizes are checked before the first
+   * write. Domain files go first, then cluster.json, then the removals, then the generation file.
    */
-  private async write(files: Map<string, string>): Promise<void> {
-    for (const [path, text] of files) assertFileSize(join(this.stateDir, path), text);
+  private async write(writes: Map<string, string | null>): Promise<void> {
+    for (const [path, text] of writes) if (text !== null) assertFileSize(join(this.stateDir, path), text);
     await mkdir(join(this.stateDir, DOMAINS_DIR), { recursive: true, mode: 0o750 });
     // NOTE: pmxcfs has no multi-file transaction. A failure between two renames leaves some
     // files new and some old. The memory copy keeps the old document, and the next reload
     // reads what was written.
-    const ordered = [...files.keys()].sort((a, b) => Number(a === CLUSTER_FILE) - Number(b === CLUSTER_FILE));
+    const rank = (path: string): number => {
+      if (writes.get(path) === null) return 2;
+      return path === CLUSTER_FILE ? 1 : 0;
+    };
+    const ordered = [...writes.keys()].sort((a, b) => rank(a) - rank(b));
+    const files = new Map(this.files);
     try {
       for (const path of ordered) {
-        const text = files.get(path) ?? '';
-        if (this.files.get(path) !== text) await writeFileAtomic(join(this.stateDir, path), text);
+        const text = writes.get(path) ?? null;
+        const absolute = join(this.stateDir, path);
+        if (text === null) {
+          await removeFile(absolute);
+          files.delete(path);
+        } else {
+          await writeFileAtomic(absolute, text);
+          files.set(path, { text, stamp: await fileStamp(absolute), parsed: null });
+        }
       }
-      for (const path of this.files.keys()) {
-        if (!files.has(path)) await removeFile(join(this.stateDir, path));
-      }
+      const generation = join(this.stateDir, GENERATION_FILE);
+      await writeFileAtomic(generation, `${randomBytes(12).toString('hex')}\n`);
+      this.generation = await fileStamp(generation);
     } catch (err) {
-      // Forget what was read, so that the next reload takes the files as they are now.
+      // Forget what was read, so that the next reload reads every file as it is now.
       this.files = new Map();
+      this.generation = undefined;
       throw err;
     }
     this.files = files;
