@@ -18,7 +18,7 @@ import {
 import { createFallbackCertificate } from '../../daemon/src/proxy/fallback-certificate.js';
 import { buildProxyPaths } from '../../daemon/src/proxy/paths.js';
 import { normaliseRouteOptions, type RouteOptions } from '../../daemon/src/proxy/route-options.js';
-import { emptyRouteTable, parseRouteTable, renderRouteTable, type RouteRecord, type RouteTable } from '../../daemon/src/proxy/route-table.js';
+import { emptyRouteTable, parseRouteTable, renderRouteJournalEntry, renderRouteTable, replayRouteJournal, type RouteRecord, type RouteTable } from '../../daemon/src/proxy/route-table.js';
 
 function options(overrides: Partial<HaproxyConfigOptions> = {}): HaproxyConfigOptions {
   return {
@@ -212,6 +212,24 @@ describe('route table', () => {
     const parsed = parseRouteTable(text);
     assert.deepEqual(parsed.table.routes.map((route) => route.hostname), ['ok.test']);
     assert.equal(parsed.invalid.length, 4);
+  });
+
+  it('replays the journal in order and skips bad lines', () => {
+    const table: RouteTable = { version: 1, slotCount: 4, routes: [record('a.test', 0), record('b.test', 1)] };
+    const changed = { ...record('a.test', 0), targets: [{ address: '192.0.2.9', port: 8080 }] };
+    const journal = [
+      renderRouteJournalEntry({ set: record('c.test', 2) }),
+      renderRouteJournalEntry({ remove: 'b.test' }),
+      renderRouteJournalEntry({ set: changed }),
+      renderRouteJournalEntry({ set: record('taken.test', 0) }),
+      renderRouteJournalEntry({ set: record('bad host', 3) }),
+      renderRouteJournalEntry({ set: record('d.test', 3) }).slice(0, 20),
+    ].join('');
+    const replayed = replayRouteJournal(table, journal);
+    assert.equal(replayed.skipped, 3);
+    assert.deepEqual(replayed.table.routes.map((route) => [route.hostname, route.slot]).sort(), [['a.test', 0], ['c.test', 2]]);
+    assert.deepEqual(replayed.table.routes.find((route) => route.hostname === 'a.test')?.targets, [{ address: '192.0.2.9', port: 8080 }]);
+    assert.deepEqual(replayRouteJournal(replayed.table, journal).table.routes.map((route) => route.hostname).sort(), ['a.test', 'c.test']);
   });
 });
 

@@ -85,6 +85,28 @@ describe('HaproxyIngress', () => {
     });
   });
 
+  it('journals runtime route changes and writes the files once after them', async (t) => {
+    await withIngress(t, async (fixture) => {
+      await fixture.start();
+      const routesFile = join(fixture.configDir, 'routes.json');
+      const journalFile = join(fixture.configDir, 'routes.journal');
+      for (let index = 0; index < 5; index += 1) {
+        await fixture.ingress.setRoute({ hostname: `j${index}.test`, targets: [{ address: blue.address, port: blue.port }] });
+      }
+      await fixture.ingress.removeRoute('j4.test');
+      assert.equal((await httpsGet({ port: fixture.httpsPort, hostname: 'j3.test' })).status, 200);
+      assert.doesNotMatch(await readFile(routesFile, 'utf8'), /j0\.test/);
+      assert.equal((await readFile(journalFile, 'utf8')).trim().split('\n').length, 6);
+
+      const deadline = Date.now() + 5_000;
+      while ((await stat(journalFile).catch(() => null)) !== null && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+      assert.equal(await stat(journalFile).catch(() => null), null, 'the journal is removed after the files are written');
+      const routes = await readFile(routesFile, 'utf8');
+      for (let index = 0; index < 4; index += 1) assert.match(routes, new RegExp(`j${index}\\.test`));
+      assert.doesNotMatch(routes, /j4\.test/);
+    });
+  });
+
   it('redirects http to https', async (t) => {
     await withIngress(t, async (fixture) => {
       await fixture.start();

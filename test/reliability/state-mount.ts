@@ -22,8 +22,22 @@ export class StateMount {
     return new StateMount(dir);
   }
 
+  /**
+   * Remounts read-only or writable. Linux refuses a read-only remount (EBUSY, "mount point is
+   * busy") while a process has a file open for writing on it, as the daemon does for a moment
+   * during each state write, so that refusal is retried for up to 10 s.
+   */
   async setReadOnly(readOnly: boolean): Promise<void> {
-    await run('mount', ['-o', `remount,${readOnly ? 'ro' : 'rw'}`, this.dir]);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await run('mount', ['-o', `remount,${readOnly ? 'ro' : 'rw'}`, this.dir]);
+        return;
+      } catch (err) {
+        if (!/busy/.test((err as Error).message) || Date.now() >= deadline) throw err;
+        await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+      }
+    }
   }
 
   /** Writes zeros until the file system returns ENOSPC. */

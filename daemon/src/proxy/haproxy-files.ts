@@ -1,4 +1,4 @@
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
 import type { Logger } from 'pino';
@@ -8,7 +8,7 @@ import { createFallbackCertificate } from './fallback-certificate.js';
 import { parseCrtList, renderCrtList, renderHaproxyConfig, renderMaps, renderNetworkList, type HaproxyConfigOptions, type RenderedConfig, type SlotRenderCache } from './haproxy-config.js';
 import { certificateIdFromFileName, type ProxyPaths } from './paths.js';
 import { installProxyAssets } from './proxy-assets.js';
-import { emptyRouteTable, parseRouteTable, renderRouteTable, type RouteTable } from './route-table.js';
+import { emptyRouteTable, parseRouteTable, renderRouteJournalEntry, renderRouteTable, replayRouteJournal, type RouteJournalEntry, type RouteTable } from './route-table.js';
 
 /**
  * The ingress files on disk: haproxy.cfg, the host map, the crt-list and the certificate files.
@@ -53,6 +53,25 @@ export class FileChange {
  * skipped. An unreadable file is an error, because starting empty would drop every route.
  */
 export async function readRouteTable(paths: ProxyPaths, logger: Logger): Promise<RouteTable> {
+  const table = await readRouteFile(paths, logger);
+  const journal = await readFileIfExists(paths.routeJournalFile);
+  if (journal === undefined) return table;
+  const replayed = replayRouteJournal(table, journal);
+  if (replayed.skipped > 0) logger.warn({ file: paths.routeJournalFile, lines: replayed.skipped }, 'invalid route journal lines skipped');
+  return replayed.table;
+}
+
+/** Appends one route change to the journal; routes.json takes it in at the next full write. */
+export async function appendRouteJournal(paths: ProxyPaths, entry: RouteJournalEntry): Promise<void> {
+  await appendFile(paths.routeJournalFile, renderRouteJournalEntry(entry), { mode: FILE_MODE });
+}
+
+/** Removes the journal once routes.json contains every change in it. */
+export async function clearRouteJournal(paths: ProxyPaths): Promise<void> {
+  await rm(paths.routeJournalFile, { force: true });
+}
+
+async function readRouteFile(paths: ProxyPaths, logger: Logger): Promise<RouteTable> {
   const text = await readFileIfExists(paths.routesFile);
   if (text === undefined) return emptyRouteTable();
   let parsed;
@@ -154,5 +173,7 @@ export async function prepareFiles(options: HaproxyConfigOptions, trustedProxies
     await writeFileAtomic(paths.crtListFile, crtList, FILE_MODE);
   }
 
-  return writeRouteFiles(options, await readRouteTable(paths, logger), new FileChange());
+  const rendered = await writeRouteFiles(options, await readRouteTable(paths, logger), new FileChange());
+  await clearRouteJournal(paths);
+  return rendered;
 }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { readFileIfExists } from './atomic-file.js';
 import { CLOUDFLARE_RANGES } from './cloudflare-ranges.js';
 import { SlotRenderCache, renderCrtList, renderHaproxyConfig, type HaproxyConfigOptions } from './haproxy-config.js';
-import { FileChange, certificateIdsOf, ensureDirectories, prepareFiles, readCrtList, readRouteTable, writeRouteFiles } from './haproxy-files.js';
+import { FileChange, appendRouteJournal, certificateIdsOf, clearRouteJournal, ensureDirectories, prepareFiles, readCrtList, readRouteTable, writeRouteFiles } from './haproxy-files.js';
 import { http3Status, readHaproxyBuild, type Http3Status } from './haproxy-features.js';
 import { HaproxyProcess, checkConfiguration, stopLeftoverMaster } from './haproxy-process.js';
 import { parseShowStat } from './haproxy-stats.js';
@@ -15,7 +15,7 @@ import { buildProxyPaths, certificatePath, type ProxyPaths } from './paths.js';
 import { buildCertificateBundle } from './pem.js';
 import { normaliseNetwork } from './route-options.js';
 import { applyRouteChange, removeRouteAtRuntime } from './route-runtime.js';
-import { freeSlot, grownSlotCount, normaliseRoute, type RouteRecord, type RouteTable } from './route-table.js';
+import { freeSlot, grownSlotCount, normaliseRoute, type RouteJournalEntry, type RouteRecord, type RouteTable } from './route-table.js';
 import { RuntimeApiClient, type RuntimeApi } from './runtime-api.js';
 import * as runtime from './runtime-changes.js';
 import { normaliseStreamService, parseStreamTable, renderStreamTable, type StreamService } from './stream-services.js';
@@ -60,6 +60,12 @@ export interface HaproxyDependencies {
 
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const DEFAULT_STOP_GRACE_MS = 5_000;
+/**
+ * Delay of the file write after route changes applied through the runtime API alone. The files
+ * hold every route, so writing them costs as much as all routes together; changes that arrive
+ * within the delay share one write.
+ */
+const ROUTE_FILE_WRITE_DELAY_MS = 1_000;
 
 /**
  * HAProxy as the ingress proxy: a child process in master-worker mode, Host routing through a map
@@ -84,6 +90,9 @@ export class HaproxyIngress implements IngressProxy {
   private readonly slotCache = new SlotRenderCache();
   private queue: Promise<unknown> = Promise.resolve();
   private directoriesReady = false;
+  /** True while the route files lag behind routeTable (see applyWithoutFiles). */
+  private routeFilesBehind = false;
+  private routeFileTimer: NodeJS.Timeout | undefined;
   private http3Status: Http3Status | undefined;
 
   constructor(settings: HaproxySettings, dependencies: HaproxyDependencies = {}) {
@@ -150,6 +159,7 @@ export class HaproxyIngress implements IngressProxy {
       this.process = undefined;
       const startedAt = Date.now();
       try {
+        await this.writeDeferredFiles();
         this.routeTable = undefined;
         this.configOptions.streamServices = await this.readStreamServices();
         await this.detectHttp3(signal);
@@ -182,6 +192,7 @@ export class HaproxyIngress implements IngressProxy {
 
   async stop(): Promise<void> {
     await this.serialize(async () => {
+      await this.writeDeferredFiles();
       const current = this.process;
       if (current === undefined) return;
       const stoppedAt = Date.now();
@@ -196,7 +207,10 @@ export class HaproxyIngress implements IngressProxy {
    * running configuration in place, when the check fails or HAProxy is not running.
    */
   async reload(signal?: AbortSignal): Promise<void> {
-    await this.serialize(() => this.reloadNow(signal));
+    await this.serialize(async () => {
+      await this.writeDeferredFiles();
+      await this.reloadNow(signal);
+    });
   }
 
   async setRoute(route: Route, signal?: AbortSignal): Promise<void> {
@@ -215,10 +229,10 @@ export class HaproxyIngress implements IngressProxy {
       const record: RouteRecord = { ...normalised, slot };
       table.routes = [...table.routes.filter((existing) => existing.hostname !== hostname), record];
 
-      const change = new FileChange();
-      const rendered = await writeRouteFiles(this.configOptions, table, change, this.slotCache);
+      // The same rendering as the configuration file's, from the cache that file is rendered with.
+      const structure = this.slotCache.get(slot, record, this.paths, this.configOptions.errorPages === true).structure.join('\n');
       const loaded = this.loadedStructures;
-      const structural = loaded !== undefined && (slot >= loaded.length || loaded[slot] !== rendered.slotStructures[slot]);
+      const structural = loaded !== undefined && (slot >= loaded.length || loaded[slot] !== structure);
       const fields = {
         change: 'set route',
         route_host: hostname,
@@ -227,15 +241,14 @@ export class HaproxyIngress implements IngressProxy {
         maintenance: record.maintenance,
         structural,
       };
-      await this.commitTable(table, () =>
-        this.applyAtRuntime(
-          fields,
-          change,
-          structural ? undefined : () => applyRouteChange(this.runtimeApi, this.paths, previous, record, { signal }),
-          signal,
-        ),
-      );
-    });
+      const apply = (): Promise<void> => applyRouteChange(this.runtimeApi, this.paths, previous, record, { signal });
+      if (!structural && (await this.applyWithoutFiles(table, { set: record }, fields, apply, signal))) return;
+
+      await this.writeDeferredFiles();
+      const change = new FileChange();
+      await writeRouteFiles(this.configOptions, table, change, this.slotCache);
+      await this.commitTable(table, () => this.applyAtRuntime(fields, change, structural ? undefined : apply, signal));
+    }, false);
   }
 
   /**
@@ -260,22 +273,21 @@ export class HaproxyIngress implements IngressProxy {
       const current = await this.currentTable();
       const previous = current.routes.find((route) => route.hostname === hostname);
       const table: RouteTable = { ...current, routes: current.routes.filter((route) => route.hostname !== hostname) };
+      const fields = { change: 'remove route', route_host: hostname };
+      // A removal never reloads: the freed slot keeps its old rules in the running HAProxy but gets no traffic.
+      const apply = async (): Promise<void> => {
+        const leftovers = await removeRouteAtRuntime(this.runtimeApi, this.paths, hostname, previous, { signal });
+        if (leftovers.length > 0) {
+          this.logger.warn({ route_host: hostname, servers: leftovers }, 'servers with open connections left in maintenance');
+        }
+      };
+      if (await this.applyWithoutFiles(table, { remove: hostname }, fields, apply, signal)) return;
+
+      await this.writeDeferredFiles();
       const change = new FileChange();
       await writeRouteFiles(this.configOptions, table, change, this.slotCache);
-
-      // A removal never reloads: the freed slot keeps its old rules in the running HAProxy but gets no traffic.
-      await this.commitTable(table, () => this.applyAtRuntime(
-        { change: 'remove route', route_host: hostname },
-        change,
-        async () => {
-          const leftovers = await removeRouteAtRuntime(this.runtimeApi, this.paths, hostname, previous, { signal });
-          if (leftovers.length > 0) {
-            this.logger.warn({ route_host: hostname, servers: leftovers }, 'servers with open connections left in maintenance');
-          }
-        },
-        signal,
-      ));
-    });
+      await this.commitTable(table, () => this.applyAtRuntime(fields, change, apply, signal));
+    }, false);
   }
 
   async setCertificate(id: string, chainPem: string, keyPem: string, signal?: AbortSignal): Promise<void> {
@@ -283,6 +295,7 @@ export class HaproxyIngress implements IngressProxy {
     const bundle = buildCertificateBundle(chainPem, keyPem);
     const path = certificatePath(this.paths, id);
 
+    // Only the certificate files are restored on failure, so lagging route files may stay behind.
     await this.serializeChange(async () => {
       const change = new FileChange();
       const fileChanged = (await readFileIfExists(path)) !== bundle;
@@ -303,7 +316,7 @@ export class HaproxyIngress implements IngressProxy {
         // A rejected new certificate may be half loaded (in the store, not in the crt-list).
         isNew ? () => runtime.removeCertificate(this.runtimeApi, this.paths.crtListFile, path, { signal }) : undefined,
       );
-    });
+    }, false);
   }
 
   async removeCertificate(id: string, signal?: AbortSignal): Promise<void> {
@@ -324,7 +337,7 @@ export class HaproxyIngress implements IngressProxy {
         () => runtime.removeCertificate(this.runtimeApi, this.paths.crtListFile, path, { signal }),
         signal,
       );
-    });
+    }, false);
   }
 
   async listRoutes(): Promise<Route[]> {
@@ -338,13 +351,15 @@ export class HaproxyIngress implements IngressProxy {
     if (this.process?.running !== true) return [];
     const table = await this.currentTable();
     const stats = parseShowStat(await this.runtimeApi.execute({ command: 'show stat' }, { signal }));
+    // Indexed, because a search of every server per target grows with the square of the routes.
+    const servers = new Map(stats.servers.map((item) => [`${item.backend}/${item.server}`, item]));
     return table.routes.map((record) => {
       const backend = `be_slot_${record.slot}`;
       const counters = stats.backends.get(backend);
       return {
         hostname: record.hostname,
         targets: record.targets.map((target, index) => {
-          const server = stats.servers.find((item) => item.backend === backend && item.server === `s${index}`);
+          const server = servers.get(`${backend}/s${index}`);
           return { ...target, state: server?.state ?? 'unknown', check: server?.check ?? null };
         }),
         requests: counters?.requests ?? 0,
@@ -452,6 +467,63 @@ export class HaproxyIngress implements IngressProxy {
   }
 
   /**
+   * Applies a route change to the running HAProxy through the runtime API, makes `table` current
+   * and appends `entry` to the route journal, which start() replays. The other files follow within
+   * ROUTE_FILE_WRITE_DELAY_MS, and before any reload, start or stop. Returns false, with nothing
+   * changed, when the change has to go through the files now: HAProxy is not running, or the
+   * runtime API failed (the file path then tries once more and reloads).
+   */
+  private async applyWithoutFiles(table: RouteTable, entry: RouteJournalEntry, fields: Record<string, unknown>, apply: () => Promise<void>, signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.process?.running !== true) return false;
+    const startedAt = Date.now();
+    try {
+      await apply();
+    } catch (err) {
+      if (signal?.aborted) {
+        this.logger.info(fields, 'change aborted');
+        throw err;
+      }
+      if (this.process?.running === true) this.logger.warn({ ...fields, err }, 'runtime api failed; writing the files and trying again');
+      return false;
+    }
+    this.routeTable = table;
+    this.routeFilesBehind = true;
+    try {
+      await appendRouteJournal(this.paths, entry);
+    } catch (err) {
+      // The change is live; only a restart before the next full write would lose it.
+      this.logger.error({ ...fields, err, file: this.paths.routeJournalFile }, 'unable to append to the route journal');
+    }
+    this.scheduleFileWrite();
+    this.logger.info({ ...fields, duration_ms: Date.now() - startedAt }, 'change applied');
+    return true;
+  }
+
+  /** Starts the timer of the deferred file write unless it runs; a failed write starts it again. */
+  private scheduleFileWrite(): void {
+    if (this.routeFileTimer !== undefined) return;
+    this.routeFileTimer = setTimeout(() => {
+      this.routeFileTimer = undefined;
+      this.serialize(() => this.writeDeferredFiles()).catch((err: unknown) => {
+        this.logger.error({ err, config_file: this.paths.configFile }, 'unable to write the route files; trying again');
+        this.scheduleFileWrite();
+      });
+    }, ROUTE_FILE_WRITE_DELAY_MS);
+  }
+
+  /** Writes the route files for routeTable when changes applied at run time are not in them yet. */
+  private async writeDeferredFiles(): Promise<void> {
+    if (!this.routeFilesBehind) return;
+    if (this.routeFileTimer !== undefined) {
+      clearTimeout(this.routeFileTimer);
+      this.routeFileTimer = undefined;
+    }
+    await writeRouteFiles(this.configOptions, await this.currentTable(), new FileChange(), this.slotCache);
+    await clearRouteJournal(this.paths);
+    this.routeFilesBehind = false;
+  }
+
+  /**
    * Applies a change that is already in the files to the running HAProxy. Without a running HAProxy
    * the files are enough. When the runtime API fails, the files are checked and HAProxy is
    * reloaded. When the check fails, the files are restored, `revert` undoes what the runtime API
@@ -493,6 +565,8 @@ export class HaproxyIngress implements IngressProxy {
     }
 
     try {
+      // A reload loads every route from the files, so those applied at run time only go in first.
+      await this.writeDeferredFiles();
       await checkConfiguration(this.settings.binary, this.paths.configFile, signal);
     } catch (err) {
       await change.restore();
@@ -574,13 +648,18 @@ export class HaproxyIngress implements IngressProxy {
     );
   }
 
-  /** Like serialize(), but creates the directories first, so changes work before the first start(). */
-  private serializeChange<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Like serialize(), but creates the directories first, so changes work before the first
+   * start(), and first writes the route files that lag behind (unless `writeLagging` is false),
+   * because a change that fails restores the files as they were before it.
+   */
+  private serializeChange<T>(task: () => Promise<T>, writeLagging = true): Promise<T> {
     return this.serialize(async () => {
       if (!this.directoriesReady) {
         await ensureDirectories(this.paths);
         this.directoriesReady = true;
       }
+      if (writeLagging) await this.writeDeferredFiles();
       return task();
     });
   }

@@ -32,6 +32,8 @@ export interface ProxyPaths {
   errorPagesDir: string;
   /** The ingress's record of every route and its options. */
   routesFile: string;
+  /** Route changes applied at run time and not yet in routesFile, one JSON line each. */
+  routeJournalFile: string;
   crtListFile: string;
   certDir: string;
   fallbackCertificate: string;
@@ -64,6 +66,7 @@ export function buildProxyPaths(configDir: string, runDir: string): ProxyPaths {
     authGateScript: join(config, 'auth-gate.lua'),
     errorPagesDir: join(config, 'error-pages'),
     routesFile: join(config, 'routes.json'),
+    routeJournalFile: join(config, 'routes.journal'),
     crtListFile: join(config, 'crt-list'),
     certDir: join(config, 'certs'),
     fallbackCertificate: join(config, 'fallback.pem'),

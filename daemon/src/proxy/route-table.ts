@@ -110,3 +110,41 @@ export function parseRouteTable(text: string): ParsedRouteTable {
   });
   return { table, invalid };
 }
+
+/** One line of the route journal: a route set with its slot, or a host name removed. */
+export type RouteJournalEntry = { set: RouteRecord } | { remove: string };
+
+export function renderRouteJournalEntry(entry: RouteJournalEntry): string {
+  return `${JSON.stringify(entry)}\n`;
+}
+
+/**
+ * Applies the journal lines in `text` to `table`, in order. A line that does not parse or fails
+ * the checks of parseRouteTable is skipped and counted. A crash during a write can cut the last
+ * line short. Replaying a line that the table already contains changes nothing.
+ */
+export function replayRouteJournal(table: RouteTable, text: string): { table: RouteTable; skipped: number } {
+  let routes = [...table.routes];
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const entry = JSON.parse(line) as Partial<{ set: Partial<RouteRecord>; remove: unknown }>;
+      if (typeof entry.remove === 'string') {
+        const hostname = entry.remove;
+        routes = routes.filter((route) => route.hostname !== hostname);
+        continue;
+      }
+      const raw = entry.set;
+      if (raw === undefined) throw new Error('neither set nor remove');
+      const record = normaliseRoute({ hostname: raw.hostname as string, targets: raw.targets as RouteTarget[], maintenance: raw.maintenance === true, options: raw.options });
+      const slot = raw.slot;
+      if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot >= table.slotCount) throw new Error('invalid slot');
+      if (routes.some((route) => route.slot === slot && route.hostname !== record.hostname)) throw new Error('slot taken');
+      routes = [...routes.filter((route) => route.hostname !== record.hostname), { ...record, slot }];
+    } catch {
+      skipped += 1;
+    }
+  }
+  return { table: { ...table, routes }, skipped };
+}
