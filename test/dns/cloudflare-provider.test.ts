@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { CloudflareProvider } from '../../daemon/src/dns/cloudflare.js';
@@ -93,6 +94,21 @@ describe('CloudflareProvider', () => {
       records.map((record) => record.content),
       ['192.0.2.1'],
     );
+  });
+
+  it('leaves no listener on a shared abort signal', async () => {
+    const shared = new AbortController();
+    for (let index = 0; index < 5; index += 1) {
+      await provider.listRecords(zone, { name: 'www.example.com' }, shared.signal);
+      await provider.findZone('svc.example.com', 'example.com', shared.signal);
+    }
+    assert.equal(getEventListeners(shared.signal, 'abort').length, 0);
+  });
+
+  it('aborts a request when the shared signal aborts', async () => {
+    const shared = new AbortController();
+    shared.abort(new Error('daemon stopping'));
+    await assert.rejects(provider.listRecords(zone, { name: 'www.example.com' }, shared.signal));
   });
 
   it('treats a gone record as deleted', async () => {

@@ -170,8 +170,32 @@ function sameValue(existing: DnsRecord, record: NewDnsRecord): boolean {
 
 type SdkAuth = { apiToken: string; apiKey: null; apiEmail: null } | { apiToken: null; apiKey: string; apiEmail: string };
 
+/**
+ * The SDK client, with each request given an abort signal of its own. The SDK (7.3.0) adds an
+ * abort listener to the signal of every request and never removes it. A long-lived signal, such
+ * as the reconciler's, would keep one listener per request, each with the request's controller.
+ * Each new listener also takes longer to add than the one before.
+ */
+class RequestScopedCloudflare extends Cloudflare {
+  override async fetchWithTimeout(url: Parameters<Cloudflare['fetchWithTimeout']>[0], init: Parameters<Cloudflare['fetchWithTimeout']>[1], ms: number, controller: AbortController): Promise<Response> {
+    const outer = init?.signal ?? undefined;
+    if (outer === undefined || outer === null) return super.fetchWithTimeout(url, init, ms, controller);
+    const inner = new AbortController();
+    const forward = (): void => {
+      inner.abort(outer.reason);
+    };
+    if (outer.aborted) forward();
+    else outer.addEventListener('abort', forward, { once: true });
+    try {
+      return await super.fetchWithTimeout(url, { ...init, signal: inner.signal }, ms, controller);
+    } finally {
+      outer.removeEventListener('abort', forward);
+    }
+  }
+}
+
 function sdkClient(apiBaseUrl: string, auth: SdkAuth, timeoutMs = 30_000): Cloudflare {
-  return new Cloudflare({ ...auth, userServiceKey: null, baseURL: apiBaseUrl, apiVersion: pinnedApiVersion, maxRetries: 2, timeout: timeoutMs });
+  return new RequestScopedCloudflare({ ...auth, userServiceKey: null, baseURL: apiBaseUrl, apiVersion: pinnedApiVersion, maxRetries: 2, timeout: timeoutMs });
 }
 
 function tokenAuth(token: string): SdkAuth {
