@@ -80,6 +80,14 @@ export interface Sandbox {
 }
 
 /** Cloudflare-style API token: 40 characters of letters, digits, `-` and `_`. */
+/**
+ * Extra Node.js options for the sandbox daemon from PVE_DOMAINS_DAEMON_NODE_ARGS, split at spaces,
+ * for profiling it (for example `--cpu-prof --cpu-prof-dir=/tmp/prof`); NODE_OPTIONS refuses those.
+ */
+function daemonNodeArgs(): string[] {
+  return (process.env['PVE_DOMAINS_DAEMON_NODE_ARGS'] ?? '').split(' ').filter((item) => item !== '');
+}
+
 function newCloudflareToken(): string {
   return randomBytes(30).toString('base64url');
 }
@@ -232,7 +240,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       apiCaFile: apiCertificate.caFile,
       async startDaemon(): Promise<void> {
         if (daemon !== null) throw new Error('the sandbox daemon is already running');
-        daemon = startProcess('pve-domainsd', process.execPath, ['--import', 'tsx', join(repositoryRoot, 'daemon/src/bin/pve-domainsd.ts'), '--config', configFile], join(dir, 'daemon.log'), {
+        daemon = startProcess('pve-domainsd', process.execPath, [...daemonNodeArgs(), '--import', 'tsx', join(repositoryRoot, 'daemon/src/bin/pve-domainsd.ts'), '--config', configFile], join(dir, 'daemon.log'), {
           cwd: repositoryRoot,
           env: { ...process.env, PVE_DOMAINS_LOG_LEVEL: 'debug' },
         });
