@@ -1,5 +1,5 @@
 import { defaultKeyType } from '../acme/key-types.js';
-import type { CertificateMode, KeyType, StateDocument, StoredDomain, VerificationCheck } from '../store/model.js';
+import type { CertificateMode, KeyType, StateDocument, StoredDomain, StoredService, VerificationCheck } from '../store/model.js';
 import { maskWebhookUrl } from '../notify/webhook-url.js';
 import { presetOfUrl } from './directories.js';
 import { unicodeForm } from './names.js';
@@ -45,6 +45,22 @@ export function maskSecret(secret: string): string {
   return `…${secret.slice(-4)}`;
 }
 
+/** Service counts by domain of each frozen service list (the store's snapshots never change). */
+const serviceCounts = new WeakMap<readonly StoredService[], Map<string, number>>();
+
+/** Number of services of `domain`, counted once per snapshot, because the domain list needs one count per domain. */
+function serviceCount(state: StateDocument, domain: string): number {
+  const services = state.services;
+  if (!Object.isFrozen(services)) return services.filter((service) => service.domain === domain).length;
+  let counts = serviceCounts.get(services);
+  if (counts === undefined) {
+    counts = new Map();
+    for (const service of services) counts.set(service.domain, (counts.get(service.domain) ?? 0) + 1);
+    serviceCounts.set(services, counts);
+  }
+  return counts.get(domain) ?? 0;
+}
+
 export function domainView(domain: StoredDomain, state: StateDocument): DomainView {
   return {
     domain: domain.name,
@@ -62,7 +78,7 @@ export function domainView(domain: StoredDomain, state: StateDocument): DomainVi
     'cloudflare-credentials': domain.cloudflareAuth ?? 'api-token',
     'cloudflare-secret': domain.cloudflareSecretHint === undefined ? null : maskSecret(domain.cloudflareSecretHint),
     'cloudflare-dns-secret': domain.cloudflareDnsSecretHint === undefined ? null : maskSecret(domain.cloudflareDnsSecretHint),
-    services: state.services.filter((service) => service.domain === domain.name).length,
+    services: serviceCount(state, domain.name),
     deleting: domain.deleting === true,
     ready: domain.verification?.ready ?? null,
     verification: domain.verification === undefined ? null : { 'checked-at': domain.verification.checkedAt, zone: domain.verification.zone, checks: domain.verification.checks },

@@ -127,10 +127,22 @@ export class CredentialRegistry {
 }
 
 /** Checks whether the principal may act on the zone with the permission. `dns_records:edit` implies read. */
+/** The zones of each token as a set; a token's list never changes after addToken. */
+const zoneSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function zoneSetOf(zones: readonly string[]): ReadonlySet<string> {
+  let set = zoneSets.get(zones);
+  if (set === undefined) {
+    set = new Set(zones);
+    zoneSets.set(zones, set);
+  }
+  return set;
+}
+
 export function isAllowed(principal: Principal, zoneName: string, permission: TokenPermission): boolean {
   if (principal.kind === 'key') return true;
   const { token } = principal;
-  if (token.zones !== 'all' && !token.zones.includes(zoneName)) return false;
+  if (token.zones !== 'all' && !zoneSetOf(token.zones).has(zoneName)) return false;
   if (permission === 'dns_records:read' && token.permissions.includes('dns_records:edit')) return true;
   return token.permissions.includes(permission);
 }

@@ -71,9 +71,15 @@ function zoneFilters(query: URLSearchParams): Array<(zone: Zone) => boolean> {
 /** GET /zones: zones the credential may see, filtered, ordered and paginated. */
 export function listZones(context: ApiContext): ApiResult {
   const { principal, query } = context;
-  const visible = context.store.zones().filter((zone) => canSeeZone(principal, zone.name));
+  // The name filters go first: a scale test has a thousand zones, and a view per zone per lookup
+  // made the simulator, not the daemon, the slow part. The full filter below applies them again.
+  const names = query.getAll('name').map((name) => operatorFilter(name));
+  const candidates = context.store.zones().filter((zone) => names.every((test) => test(zone.name)));
+  const visible = candidates.filter((zone) => canSeeZone(principal, zone.name));
   // A token with no permission on any zone cannot list zones at all.
-  if (principal.kind === 'token' && visible.length === 0 && !hasAnyPermission(context)) throw authenticationError();
+  if (principal.kind === 'token' && visible.length === 0 && !hasAnyPermission(context) && !context.store.zones().some((zone) => canSeeZone(principal, zone.name))) {
+    throw authenticationError();
+  }
 
   const views = visible.map((zone) => toZoneView(zone, context.owner, context.nameServers, principal));
   const predicate = combine(zoneFilters(query), readMatch(query));
