@@ -348,6 +348,29 @@ describe('HaproxyIngress', () => {
     );
   });
 
+  it('shares one show stat among concurrent status calls', async (t) => {
+    const recording = new FailingRuntimeApi();
+    const fixture = await createIngressFixture({ runtimeApi: recording });
+    recording.inner = new RuntimeApiClient(join(fixture.runDir, 'admin.sock'));
+    await withIngress(
+      t,
+      async () => {
+        await fixture.start();
+        await fixture.ingress.setRoute({ hostname: 'app.test', targets: [{ address: blue.address, port: blue.port }] });
+        recording.commands.length = 0;
+        const answers = await Promise.all(Array.from({ length: 20 }, () => fixture.ingress.routeStatus()));
+        assert.equal(recording.commands.filter((command) => command === 'show stat').length, 1);
+        for (const answer of answers) assert.deepEqual(answer.map((route) => route.hostname), ['app.test']);
+        await fixture.ingress.routeStatus();
+        assert.equal(recording.commands.filter((command) => command === 'show stat').length, 2, 'a later call asks again');
+        const aborted = new AbortController();
+        aborted.abort(new Error('caller gone'));
+        await assert.rejects(fixture.ingress.routeStatus(aborted.signal), /caller gone/);
+      },
+      fixture,
+    );
+  });
+
   it('restores files on abort', async (t) => {
     const aborting = new FailingRuntimeApi();
     const fixture = await createIngressFixture({ runtimeApi: aborting });

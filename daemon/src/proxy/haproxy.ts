@@ -94,6 +94,8 @@ export class HaproxyIngress implements IngressProxy {
   private routeFilesBehind = false;
   private routeFileTimer: NodeJS.Timeout | undefined;
   private http3Status: Http3Status | undefined;
+  /** The `show stat` request in flight, which concurrent routeStatus calls share. */
+  private statsInFlight: Promise<ReturnType<typeof parseShowStat>> | undefined;
 
   constructor(settings: HaproxySettings, dependencies: HaproxyDependencies = {}) {
     assertSafePath(settings.binary, 'binary');
@@ -350,7 +352,7 @@ export class HaproxyIngress implements IngressProxy {
   async routeStatus(signal?: AbortSignal): Promise<RouteStatus[]> {
     if (this.process?.running !== true) return [];
     const table = await this.currentTable();
-    const stats = parseShowStat(await this.runtimeApi.execute({ command: 'show stat' }, { signal }));
+    const stats = await this.showStat(signal);
     // Indexed, because a search of every server per target grows with the square of the routes.
     const servers = new Map(stats.servers.map((item) => [`${item.backend}/${item.server}`, item]));
     return table.routes.map((record) => {
@@ -365,6 +367,27 @@ export class HaproxyIngress implements IngressProxy {
         requests: counters?.requests ?? 0,
         errors: counters?.errors ?? 0,
       };
+    });
+  }
+
+  /**
+   * Runs `show stat`, or joins the request already running. Every API list of services needs
+   * it; with 200 clients, one admin socket connection each made HAProxy queue them until some
+   * timed out. A caller's `signal` stops its wait, not the shared request.
+   */
+  private async showStat(signal?: AbortSignal): Promise<ReturnType<typeof parseShowStat>> {
+    this.statsInFlight ??= this.runtimeApi.execute({ command: 'show stat' }).then(parseShowStat).finally(() => {
+      this.statsInFlight = undefined;
+    });
+    const shared = this.statsInFlight;
+    if (signal === undefined) return shared;
+    signal.throwIfAborted();
+    return new Promise((resolveStats, reject) => {
+      const onAbort = (): void => {
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      shared.then(resolveStats, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
   }
 
