@@ -8,8 +8,8 @@
  * Environment variables that the benchmarks read (BENCH_RUNS, SCALE_*, API_LOAD_*) are passed
  * through and shown in front of the command they changed. BENCH_REPORT_TIMEOUT_S bounds each
  * benchmark (default 3600 s); a benchmark that runs longer is stopped and marked as timed out.
- * BENCH_REPORT_ONLY, a comma-separated list of section titles, runs only those benchmarks and
- * keeps the other sections of the existing page as they are.
+ * BENCH_REPORT_ONLY, a list of section titles separated by `;` (titles contain commas), runs
+ * only those benchmarks and keeps the other sections of the existing page as they are.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -179,9 +179,13 @@ if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new Error(`BENCH_REPORT_T
 
 const generatedAt = new Date();
 const machine = describeMachine();
-const only = (process.env['BENCH_REPORT_ONLY'] ?? '').split(',').map((title) => title.trim()).filter((title) => title !== '');
+const only = (process.env['BENCH_REPORT_ONLY'] ?? '').split(';').map((title) => title.trim()).filter((title) => title !== '');
 const keptSections = existingSections();
 const results: Array<{ benchmark: Benchmark; result: RunResult | null | 'kept' }> = [];
+const unknownTitles = only.filter((title) => !benchmarks.some((benchmark) => benchmark.title === title));
+if (unknownTitles.length > 0) {
+  throw new Error(`BENCH_REPORT_ONLY names no benchmark called ${unknownTitles.map((title) => JSON.stringify(title)).join(', ')}; use these titles, separated by ';': ${benchmarks.map((benchmark) => benchmark.title).join('; ')}`);
+}
 for (const benchmark of benchmarks) {
   if (only.length > 0 && !only.includes(benchmark.title)) {
     results.push({ benchmark, result: 'kept' });
