@@ -187,7 +187,7 @@ describe('state store on pmxcfs', () => {
       await dir.remove();
     });
 
-    it('shares the objects a change left alone and freezes the document', async () => {
+    it('shares unchanged objects, frozen', async () => {
       const before = store.snapshot();
       await store.update((state) => {
         const target = state.services.find((item) => item.fqdn === 'b.one.example');
@@ -207,7 +207,7 @@ describe('state store on pmxcfs', () => {
       }, TypeError);
     });
 
-    it('writes only the file of the domain that changed', async () => {
+    it('writes only the changed domain file', async () => {
       const untouched = await stampOf('domains/two.example.json');
       const cluster = await stampOf('cluster.json');
       const changed = await stampOf('domains/one.example.json');
@@ -222,7 +222,7 @@ describe('state store on pmxcfs', () => {
       assert.deepEqual(written.services.map((item) => [item.fqdn, item.port]), [['a.one.example', 9191], ['b.one.example', 9090]]);
     });
 
-    it('returns objects of the draft as plain copies', async () => {
+    it('returns draft objects as copies', async () => {
       const returned = await store.update((state) => {
         const target = state.services.find((item) => item.fqdn === 'c.two.example');
         if (target === undefined) throw new Error('c.two.example is missing');
@@ -236,7 +236,7 @@ describe('state store on pmxcfs', () => {
       assert.equal(store.snapshot().services.find((item) => item.fqdn === 'c.two.example')?.vmid, 202);
     });
 
-    it('keeps a hand edit of a file it writes', async () => {
+    it('keeps a hand edit', async () => {
       const path = join(dir.stateDir, 'domains', 'one.example.json');
       const file = JSON.parse(await readFile(path, 'utf8')) as { services: StoredService[] };
       file.services.push(service('edited.one.example', 'one.example'));
@@ -250,22 +250,22 @@ describe('state store on pmxcfs', () => {
       assert.equal(written.services.find((item) => item.fqdn === 'a.one.example')?.port, 9292);
     });
 
-    it('finds entries of a draft that the mutation already moved', async () => {
+    it('finds entries the mutation moved', async () => {
       const found = await store.update((state) => {
         const before = findEntry(state.services, (item) => item.fqdn === 'b.one.example');
         state.services = state.services.filter((item) => item.fqdn !== 'a.one.example');
         const shifted = findEntry(state.services, (item) => item.fqdn === 'b.one.example');
         state.services.push(service('new.one.example', 'one.example'));
         const added = findEntry(state.services, (item) => item.fqdn === 'new.one.example');
-        const gone = findEntry(state.services, (item) => item.fqdn === 'a.one.example');
+        const removed = findEntry(state.services, (item) => item.fqdn === 'a.one.example');
         if (shifted !== undefined) shifted.port = 7070;
-        throw Object.assign(new Error('discard'), { result: [before?.fqdn, shifted?.fqdn, added?.fqdn, gone] });
+        throw Object.assign(new Error('discard'), { result: [before?.fqdn, shifted?.fqdn, added?.fqdn, removed] });
       }).catch((err: unknown) => (err as { result: unknown }).result);
       assert.deepEqual(found, ['b.one.example', 'b.one.example', 'new.one.example', undefined]);
       assert.equal(store.snapshot().services.find((item) => item.fqdn === 'b.one.example')?.port, 9090);
     });
 
-    it('sees a write of another node through the generation file', async () => {
+    it('sees another node through generation', async () => {
       const other = await StateStore.open(dir.stateDir);
       await other.update((state) => {
         state.services.push(service('d.two.example', 'two.example'));

@@ -96,7 +96,7 @@ describe('CloudflareProvider', () => {
     );
   });
 
-  it('leaves no listener on a shared abort signal', async () => {
+  it('leaves no abort listener', async () => {
     const shared = new AbortController();
     for (let index = 0; index < 5; index += 1) {
       await provider.listRecords(zone, { name: 'www.example.com' }, shared.signal);
@@ -105,7 +105,7 @@ describe('CloudflareProvider', () => {
     assert.equal(getEventListeners(shared.signal, 'abort').length, 0);
   });
 
-  it('aborts a request when the shared signal aborts', async () => {
+  it('aborts with the shared signal', async () => {
     const shared = new AbortController();
     shared.abort(new Error('daemon stopping'));
     await assert.rejects(provider.listRecords(zone, { name: 'www.example.com' }, shared.signal));

@@ -85,7 +85,7 @@ describe('HaproxyIngress', () => {
     });
   });
 
-  it('journals runtime route changes and writes the files once after them', async (t) => {
+  it('journals runtime route changes', async (t) => {
     await withIngress(t, async (fixture) => {
       await fixture.start();
       const routesFile = join(fixture.configDir, 'routes.json');
@@ -348,7 +348,7 @@ describe('HaproxyIngress', () => {
     );
   });
 
-  it('shares one show stat among concurrent status calls', async (t) => {
+  it('shares one show stat', async (t) => {
     const recording = new FailingRuntimeApi();
     const fixture = await createIngressFixture({ runtimeApi: recording });
     recording.inner = new RuntimeApiClient(join(fixture.runDir, 'admin.sock'));

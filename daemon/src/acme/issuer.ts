@@ -71,7 +71,7 @@ interface IssuerSettings {
   eab: { kid: string; hmacKey: string } | null;
 }
 
-/** Waits `ms`; removes its abort listener when done, since `signal` may live as long as the daemon. */
+/** Waits `ms` and then removes its abort listener, because `signal` may live as long as the daemon. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {

@@ -48,7 +48,7 @@ export function maskSecret(secret: string): string {
 /** Service counts by domain of each frozen service list (the store's snapshots never change). */
 const serviceCounts = new WeakMap<readonly StoredService[], Map<string, number>>();
 
-/** Number of services of `domain`, counted once per snapshot, because the domain list needs one count per domain. */
+/** Returns the number of services of `domain`, counted once per snapshot because the domain list needs a count per domain. */
 function serviceCount(state: StateDocument, domain: string): number {
   const services = state.services;
   if (!Object.isFrozen(services)) return services.filter((service) => service.domain === domain).length;

@@ -61,7 +61,7 @@ export async function readRouteTable(paths: ProxyPaths, logger: Logger): Promise
   return replayed.table;
 }
 
-/** Appends one route change to the journal; routes.json takes it in at the next full write. */
+/** Appends one route change to the journal, which the next full write of routes.json makes obsolete. */
 export async function appendRouteJournal(paths: ProxyPaths, entry: RouteJournalEntry): Promise<void> {
   await appendFile(paths.routeJournalFile, renderRouteJournalEntry(entry), { mode: FILE_MODE });
 }

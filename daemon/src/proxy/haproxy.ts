@@ -62,7 +62,7 @@ const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const DEFAULT_STOP_GRACE_MS = 5_000;
 /**
  * Delay of the file write after route changes applied through the runtime API alone. The files
- * hold every route, so writing them costs as much as all routes together; changes that arrive
+ * contain every route, so one write costs as much as all routes together. Changes that arrive
  * within the delay share one write.
  */
 const ROUTE_FILE_WRITE_DELAY_MS = 1_000;
@@ -371,9 +371,9 @@ export class HaproxyIngress implements IngressProxy {
   }
 
   /**
-   * Runs `show stat`, or joins the request already running. Every API list of services needs
-   * it; with 200 clients, one admin socket connection each made HAProxy queue them until some
-   * timed out. A caller's `signal` stops its wait, not the shared request.
+   * Runs `show stat`, or joins the request already running. Every API list of services needs it,
+   * and with 200 clients, one admin socket connection per request made HAProxy queue them until
+   * some timed out. A caller's `signal` stops its own wait, not the shared request.
    */
   private async showStat(signal?: AbortSignal): Promise<ReturnType<typeof parseShowStat>> {
     this.statsInFlight ??= this.runtimeApi.execute({ command: 'show stat' }).then(parseShowStat).finally(() => {
@@ -514,7 +514,7 @@ export class HaproxyIngress implements IngressProxy {
     try {
       await appendRouteJournal(this.paths, entry);
     } catch (err) {
-      // The change is live; only a restart before the next full write would lose it.
+      // The change is live, so only a restart before the next full write would lose it.
       this.logger.error({ ...fields, err, file: this.paths.routeJournalFile }, 'unable to append to the route journal');
     }
     this.scheduleFileWrite();
@@ -522,7 +522,7 @@ export class HaproxyIngress implements IngressProxy {
     return true;
   }
 
-  /** Starts the timer of the deferred file write unless it runs; a failed write starts it again. */
+  /** Starts the timer of the deferred file write unless it is running. A failed write starts it again. */
   private scheduleFileWrite(): void {
     if (this.routeFileTimer !== undefined) return;
     this.routeFileTimer = setTimeout(() => {
@@ -588,7 +588,7 @@ export class HaproxyIngress implements IngressProxy {
     }
 
     try {
-      // A reload loads every route from the files, so those applied at run time only go in first.
+      // A reload loads every route from the files, so the routes applied at run time only are written first.
       await this.writeDeferredFiles();
       await checkConfiguration(this.settings.binary, this.paths.configFile, signal);
     } catch (err) {

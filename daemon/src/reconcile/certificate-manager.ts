@@ -462,7 +462,7 @@ export class CertificateManager {
 
   /** Raises or clears expiry warnings: close to expiry while renewal is failing. */
   private async updateWarnings(now: Date): Promise<void> {
-    // Plain values only: the draft objects of the update stop working when it ends.
+    // Plain values only, because the draft objects of the update stop working when it ends.
     const mails: Array<{ certificate: { id: string; notAfter: string }; text: string; email: string }> = [];
     await this.deps.state.update((state) => {
       for (const lifecycle of state.certificateLifecycles ?? []) {

@@ -68,20 +68,10 @@ export function renderDomainFile(document: StateDocument, name: string): string 
   return entries === 0 ? null : `${JSON.stringify(file, null, 2)}\n`;
 }
 
-/** Renders the document as file contents keyed by relative path. */
-export function splitState(document: StateDocument): Map<string, string> {
-  const source = document as unknown as JsonObject;
-  const names = new Set<string>();
-  for (const key of PER_DOMAIN_KEYS) for (const item of (source[key] ?? []) as JsonObject[]) names.add(domainOf(key, item));
-  const files = new Map<string, string>([[CLUSTER_FILE, renderClusterFile(document)]]);
-  for (const name of names) files.set(domainFilePath(name), renderDomainFile(document, name) ?? '');
-  return files;
-}
-
 /**
  * Returns the files whose content may differ between `before` and `after`, two documents that
  * share every object a change left alone (as immer's drafts produce them), as a map from path to
- * the domain the file holds (null for cluster.json). An object that is not the same instance in
+ * the domain the file contains (null for cluster.json). An object that is not the same instance in
  * both counts as changed, so the result may name files whose text turns out equal, but never
  * misses one. The cost is one pass over each list that changed.
  */
@@ -103,7 +93,7 @@ export function changedFiles(before: StateDocument, after: StateDocument): Map<s
     const b = (now[key] ?? []) as JsonObject[];
     if (a === b) continue;
     if (a.length === b.length) {
-      // Mostly one entry changed in place; compare position by position.
+      // Usually one entry changed in place, so compare position by position.
       for (let index = 0; index < a.length; index += 1) {
         const itemA = a[index] as JsonObject;
         const itemB = b[index] as JsonObject;
@@ -121,7 +111,7 @@ export function changedFiles(before: StateDocument, after: StateDocument): Map<s
   return files;
 }
 
-/** The parsed content of one state file; domain files carry their lists, cluster.json its keys. */
+/** Parsed content of one state file: the lists of a domain file, or the keys of cluster.json. */
 export type ParsedStateFile = Readonly<JsonObject>;
 
 /** Parses one file's text and checks its layout format. */
@@ -149,11 +139,4 @@ export function assembleState(files: ReadonlyMap<string, ParsedStateFile>): Stat
     for (const key of PER_DOMAIN_KEYS) (document[key] as unknown[]).push(...(file[key] ?? []));
   }
   return document as unknown as StateDocument;
-}
-
-/** Builds the document from file contents keyed by relative path. Throws on a file of an unknown format. */
-export function joinState(files: ReadonlyMap<string, string>): StateDocument {
-  const parsed = new Map<string, ParsedStateFile>();
-  for (const [path, text] of files) parsed.set(path, parseStateFile(path, text));
-  return assembleState(parsed);
 }

@@ -32,7 +32,7 @@ export function defaultLockDir(stateDir: string): string {
   return join(dirname(stateDir), 'priv', 'lock');
 }
 
-/** How many state files are read at once; each read holds a file descriptor. */
+/** Number of state files read at once, because each read keeps a file descriptor open. */
 const READ_CONCURRENCY = 32;
 /** Interval of the full re-reads by `refresh`, which also catch changes a file's stat hides. */
 const FULL_READ_INTERVAL_MS = 60_000;
@@ -46,9 +46,9 @@ const GENERATION_FILE = 'generation';
 /** One state file as last read or written. */
 interface StateFile {
   text: string;
-  /** Inode, size and change times; a file with the same stamp is not read again. */
+  /** Inode, size and change times. A file with the same stamp is not read again. */
   stamp: string;
-  /** The parsed, frozen content; null until a reload needs it. */
+  /** Parsed and frozen content, or null until a reload needs it. */
   parsed: ParsedStateFile | null;
 }
 
@@ -72,10 +72,9 @@ async function stampIfExists(path: string): Promise<string | null> {
 }
 
 /**
- * Reads the state files. A file whose stamp equals the one in `known` is taken from there
- * without reading it, unless `full` is set; a file read again with an unchanged text keeps its
- * parsed content. Every domain file is stat'ed, which costs far less than reading and
- * comparing all of them on each write.
+ * Reads the state files. Unless `full` is set, a file whose stamp equals the one in `known` is
+ * taken from there without reading it. A file read again with an unchanged text keeps its parsed
+ * content.
  */
 async function readStateFiles(stateDir: string, known: ReadonlyMap<string, StateFile>, full: boolean): Promise<Map<string, StateFile>> {
   let names: string[] = [];
@@ -112,7 +111,7 @@ async function readStateFiles(stateDir: string, known: ReadonlyMap<string, State
   return files;
 }
 
-/** Whether both sets hold the same paths with the same texts. */
+/** Returns whether both sets contain the same paths with the same texts. */
 function sameTexts(a: ReadonlyMap<string, StateFile>, b: ReadonlyMap<string, StateFile>): boolean {
   if (a.size !== b.size) return false;
   for (const [path, file] of a) if (b.get(path)?.text !== file.text) return false;
@@ -164,14 +163,14 @@ function detach<T>(value: T): T {
  *
  * `update` runs mutations one at a time. It first tries the mutation on the document in memory
  * and writes nothing when no file would change. Otherwise it takes the cluster-wide state lock
- * and reloads the files, because another node may have written them; when they changed, it runs
+ * and reloads the files, because another node may have written them. When they changed, it runs
  * the mutation again on the fresh document. It then writes only the files that changed.
  */
 export class StateStore {
   private document: StateDocument;
   private files: Map<string, StateFile>;
   private lastFullRead = Date.now();
-  /** Stamp of the generation file when the files were last read or written; undefined: unknown. */
+  /** Stamp of the generation file when the files were last read or written, or undefined when unknown. */
   private generation: string | null | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly reloadListeners: Array<(before: StateDocument, after: StateDocument) => void> = [];
@@ -215,10 +214,10 @@ export class StateStore {
   }
 
   /**
-   * Returns the current document. It is frozen (changing it throws a TypeError; change the state
-   * through `update` only), and a later change replaces it instead of changing it, so it stays
-   * safe to read while mutations run. Objects that a change left alone are the same instances in
-   * the documents before and after it.
+   * Returns the current document. It is frozen, so changing it throws a TypeError: change the
+   * state through `update` only. A later change replaces the document instead of changing it, so
+   * it stays safe to read while mutations run. Objects that a change left alone are the same
+   * instances in the documents before and after it.
    */
   snapshot(): StateDocument {
     return this.document;
