@@ -439,6 +439,9 @@ export class CertificateManager {
       const keep = previous !== null && Date.parse(previous.selected) >= info.start.getTime() && Date.parse(previous.selected) <= info.end.getTime();
       const pick = keep ? new Date(previous.selected) : pickRenewalTime(info);
       lifecycle.ari = { start: info.start.toISOString(), end: info.end.toISOString(), selected: pick.toISOString(), checkAfter: info.checkAfter.toISOString(), explanationUrl: info.explanationUrl };
+      // A renewal that failed while the window was fetched (one started through the API) set a
+      // retry time, which a CA's Retry-After may require, so the window must not replace it.
+      if (lifecycle.nextAttemptAt !== null && Date.parse(lifecycle.nextAttemptAt) > Date.now()) return null;
       lifecycle.renewAt = pick.toISOString();
       lifecycle.renewRule = 'ari-window';
       return pick;
