@@ -32,6 +32,11 @@ describe('daemon tcp api', () => {
     sandbox = await startSandbox();
     ca = await readFile(sandbox.apiCaFile);
     await sandbox.startDaemon();
+    // startDaemon waits for the unix socket; the TCP listener may open a moment later.
+    const deadline = Date.now() + 10_000;
+    while ((await call('GET', '/domains', {}).catch(() => null)) === null && Date.now() < deadline) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
   });
 
   after(async () => {
